@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "rpmsg-soak",
+    products: [
+        .executable(name: "rpmsg-soak", targets: ["rpmsg-soak"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // System libraries: the GPIO relay (libgpiod v1 or v2) and device discovery (libudev).
+        .systemLibrary(name: "CGpiod", pkgConfig: "libgpiod",
+                       providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev",
+                       providers: [.apt(["libudev-dev"])]),
+        // The few POSIX calls Glibc's Swift overlay does not expose cleanly (termios, pty helpers).
+        .target(name: "CPosix"),
+
+        // WHAT to do: pure domain logic, no syscalls.
+        .target(name: "SoakCore", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        // HOW to talk to real devices.
+        .target(name: "SoakLinux", dependencies: ["SoakCore", "CPosix", "CGpiod", "CUdev"]),
+        // A simulated i.MX8M Plus behind a real pty: the same contracts in software.
+        .target(name: "BoardSimulator", dependencies: ["SoakCore", "SoakLinux", "CPosix"]),
+        // WHAT HAPPENED: the timeline and every report derived from it.
+        .target(name: "SoakReports", dependencies: [
+            "SoakCore",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        // The command line: parse, load, wire, run.
+        .executableTarget(name: "rpmsg-soak", dependencies: [
+            "SoakCore", "SoakLinux", "BoardSimulator", "SoakReports",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "SoakCoreTests", dependencies: ["SoakCore"]),
+        .testTarget(name: "SoakLinuxTests", dependencies: ["SoakLinux", "SoakCore"]),
+        .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore"]),
+        .testTarget(name: "SoakReportsTests", dependencies: ["SoakReports", "SoakCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SoakCore"],
+                    resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,77 @@
+#define _GNU_SOURCE
+#include "CPosix.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+#include <poll.h>
+#include <time.h>
+
+int soak_tty_set_exclusive(int fd) { return ioctl(fd, TIOCEXCL); }
+int soak_tty_clear_exclusive(int fd) { return ioctl(fd, TIOCNXCL); }
+
+int soak_tty_make_raw(int fd) {
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    cfmakeraw(&t);
+    t.c_cflag |= (CLOCAL | CREAD);
+    t.c_cflag &= ~CRTSCTS;
+    t.c_iflag &= ~(IXON | IXOFF | IXANY);
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    if (tcsetattr(fd, TCSANOW, &t) != 0) return -1;
+    return tcflush(fd, TCIOFLUSH);
+}
+
+int soak_tty_make_cooked(int fd) {
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    t.c_iflag = ICRNL | IXON;
+    t.c_oflag = OPOST | ONLCR;
+    t.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | IEXTEN | ECHOCTL | ECHOKE;
+    return tcsetattr(fd, TCSANOW, &t);
+}
+
+static speed_t speed_for(unsigned int baud) {
+    switch (baud) {
+    case 1200: return B1200; case 2400: return B2400; case 4800: return B4800;
+    case 9600: return B9600; case 19200: return B19200; case 38400: return B38400;
+    case 57600: return B57600; case 115200: return B115200; case 230400: return B230400;
+    case 460800: return B460800; case 500000: return B500000; case 576000: return B576000;
+    case 921600: return B921600; case 1000000: return B1000000; case 1152000: return B1152000;
+    case 1500000: return B1500000; case 2000000: return B2000000; case 2500000: return B2500000;
+    case 3000000: return B3000000; case 3500000: return B3500000; case 4000000: return B4000000;
+    default: return 0;
+    }
+}
+
+int soak_tty_set_baud(int fd, unsigned int baud) {
+    speed_t s = speed_for(baud);
+    if (s == 0) { errno = EINVAL; return -1; }
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    if (cfsetispeed(&t, s) != 0 || cfsetospeed(&t, s) != 0) return -1;
+    return tcsetattr(fd, TCSANOW, &t);
+}
+
+int soak_pty_open(char *slave_path, size_t path_len) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (grantpt(fd) != 0 || unlockpt(fd) != 0 || ptsname_r(fd, slave_path, path_len) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int soak_poll_ns(struct pollfd *fds, unsigned long nfds, uint64_t timeout_ns) {
+    struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u), .tv_nsec = (long)(timeout_ns % 1000000000u) };
+    int r = ppoll(fds, (nfds_t)nfds, &ts, NULL);
+    if (r < 0 && errno == EINTR) return 0;
+    return r;
+}

@@ -1,0 +1,25 @@
+#ifndef RPMSG_SOAK_CPOSIX_H
+#define RPMSG_SOAK_CPOSIX_H
+/* Small C shims for calls Swift cannot make directly (variadic ioctl) or that
+   Glibc's Swift module hides behind feature macros (posix_openpt and friends). */
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+
+/** ioctl(fd, TIOCEXCL): no further open() of this tty succeeds (but for root). */
+int soak_tty_set_exclusive(int fd);
+/** ioctl(fd, TIOCNXCL). */
+int soak_tty_clear_exclusive(int fd);
+/** cfmakeraw + no flow control + CLOCAL|CREAD + VMIN=1/VTIME=0, applied with TCSANOW, then TCIOFLUSH. */
+int soak_tty_make_raw(int fd);
+/** Sets input and output speed (a plain number of baud: 9600, 115200, ...); -1 and EINVAL if unsupported. */
+int soak_tty_set_baud(int fd, unsigned int baud);
+/** posix_openpt(O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC), grantpt, unlockpt, ptsname_r. Returns the master fd or -1. */
+int soak_pty_open(char *slave_path, size_t path_len);
+/** Gives the pty slave the kernel's default (cooked) termios, as a freshly probed tty driver has. */
+int soak_tty_make_cooked(int fd);
+
+/** ppoll(2) with a timeout in nanoseconds (poll(2) only has milliseconds); EINTR returns 0. */
+int soak_poll_ns(struct pollfd *fds, unsigned long nfds, uint64_t timeout_ns);
+
+#endif

@@ -1,0 +1,36 @@
+/// A board file: WHERE the hardware is. Knows nothing of traffic or verdicts.
+public struct BoardConfig: Sendable, Codable, Equatable {
+    public var name: String
+    public var description: String?
+    public var link: LinkConfig
+    /// Present when the link device is `sim`: how the built-in simulated board behaves.
+    public var simulator: SimulatorConfig?
+
+    public var isSimulated: Bool { link.device == LinkConfig.simulatorDevice }
+
+    /// The board used when none is named: the simulated i.MX8M Plus.
+    public static let builtInSimulator = BoardConfig(
+        name: "sim", description: "built-in simulated i.MX8M Plus running the NXP string echo firmware",
+        link: LinkConfig(device: LinkConfig.simulatorDevice, setup: [], setupTimeout: .seconds(30)),
+        simulator: .default)
+}
+
+public struct LinkConfig: Sendable, Codable, Equatable {
+    public static let simulatorDevice = "sim"
+    /// A tty path such as `/dev/ttyRPMSG30`, or `sim` for the built-in simulated board.
+    public var device: String
+    /// Shell commands run once before the link is opened (for example `modprobe imx_rpmsg_tty`).
+    public var setup: [String]
+    /// How long a setup command may take.
+    public var setupTimeout: SoakDuration
+}
+
+public struct SimulatorConfig: Sendable, Codable, Equatable {
+    /// Debug UART speed. The firmware prints every message before echoing it, so this bounds
+    /// the echo rate as on the real board. 0: printing costs nothing.
+    public var uartBaud: Int
+    /// Time from power-on until the RPMsg tty exists.
+    public var bootTime: SoakDuration
+
+    public static let `default` = SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(0))
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// One entry of the run's timeline (`events.jsonl`). Everything a report says is derived from
+/// these; per-message data is folded into interval snapshots, anomalies are listed one by one.
+public struct Event: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case runStart = "run_start"
+        case phaseStart = "phase_start"
+        case linkOpen = "link_open"
+        case interval
+        case anomaly
+        case hang
+        case linkLost = "link_lost"
+        case warning
+        case runEnd = "run_end"
+    }
+
+    /// Seconds since the run started, on the monotonic clock.
+    public var t: Double
+    /// Wall-clock time, ISO 8601 UTC with milliseconds.
+    public var wall: String
+    public var type: Kind
+    public var message: String?
+
+    public var run: RunInfo?
+    public var phase: PhaseMark?
+    public var interval: IntervalSnapshot?
+    public var anomaly: AnomalyRecord?
+    public var failure: LinkFailure?
+    public var end: RunEnd?
+
+    public init(t: Double, wall: String, type: Kind, message: String? = nil) {
+        self.t = t; self.wall = wall; self.type = type; self.message = message
+    }
+}
+
+public struct RunInfo: Codable, Sendable, Equatable {
+    public var profile: Profile
+    public var board: BoardConfig
+    public var profilePath: String
+    public var boardPath: String
+    public var seed: UInt64
+    public var host: String
+    public var tool: String
+
+    public init(profile: Profile, board: BoardConfig, profilePath: String, boardPath: String, seed: UInt64, host: String, tool: String) {
+        self.profile = profile; self.board = board; self.profilePath = profilePath; self.boardPath = boardPath
+        self.seed = seed; self.host = host; self.tool = tool
+    }
+}
+
+public struct PhaseMark: Codable, Sendable, Equatable {
+    public var index: Int
+    public var name: String
+}
+
+/// Counters at the end of an interval (cumulative) and the latencies recorded during it.
+public struct IntervalSnapshot: Codable, Sendable, Equatable {
+    public var phase: String
+    public var seconds: Double
+    public var totals: Counters
+    public var outstanding: Int
+    /// Latencies of this interval in microseconds: [value, count] pairs, HdrHistogram buckets.
+    public var latencyMicros: [[UInt64]]
+    /// Anomalies of this interval counted but not listed as events of their own.
+    public var anomaliesNotListed: UInt64
+}
+
+public struct AnomalyRecord: Codable, Sendable, Equatable {
+    public var kind: Anomaly.Kind
+    public var seq: UInt64
+    public var latencyMicros: UInt64?
+}
+
+public struct LinkFailure: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case hang, linkLost = "link_lost" }
+    public var kind: Kind
+    public var reason: String
+    public var outstanding: Int
+    public var lastSeqSent: UInt64?
+    /// Seconds since the last echo arrived; nil when none ever did.
+    public var sinceLastEcho: Double?
+    public var messagesSinceStart: UInt64
+}
+
+public struct RunEnd: Codable, Sendable, Equatable {
+    public enum Reason: String, Codable, Sendable {
+        case completed
+        /// The link failed and nothing recovers it (power: none).
+        case linkFailed = "link_failed"
+        case interrupted
+        /// The hardware could not be reached: not the firmware's fault.
+        case infrastructure
+    }
+    public var reason: Reason
+    public var detail: String?
+    public var totals: Counters
+    public var seconds: Double
+
+    public init(reason: Reason, detail: String?, totals: Counters, seconds: Double) {
+        self.reason = reason; self.detail = detail; self.totals = totals; self.seconds = seconds
+    }
+}
+
+/// Where the runner puts events. The file writer lives in SoakReports.
+public protocol EventSink: AnyObject {
+    func emit(_ event: Event)
+}
+
+/// Keeps events in memory: for tests and for building reports without a file.
+public final class MemoryEventSink: EventSink, @unchecked Sendable {
+    public private(set) var events: [Event] = []
+    public init() {}
+    public func emit(_ event: Event) { events.append(event) }
+}
+
+public enum WallTime {
+    public static func iso8601(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+}

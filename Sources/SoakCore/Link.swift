@@ -1,0 +1,40 @@
+/// The RPMsg link as the core sees it: a byte pipe to the echo firmware. Implemented by the real
+/// tty in SoakLinux (the simulator exposes a real pty, so it uses the same one). Every call
+/// returns promptly: a hang-up is a result, never a blocked call.
+public protocol Link: AnyObject {
+    /// The device as the user named it.
+    var path: String { get }
+    /// Waits until the link is readable (or writable, when `forWrite`), hung up, or `timeout`
+    /// nanoseconds have passed.
+    func wait(forWrite: Bool, timeout: UInt64) -> LinkReadiness
+    /// Reads what is there without blocking; `at` is the monotonic time the read returned.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> LinkIO
+    /// Writes without blocking; `at` is the monotonic time the write returned.
+    func write(_ bytes: UnsafeRawBufferPointer) -> LinkIO
+    func close()
+}
+
+public struct LinkReadiness: Sendable, Equatable {
+    public var readable: Bool
+    public var writable: Bool
+    /// POLLHUP or POLLERR: reading will tell whether bytes are left before the end.
+    public var hangup: Bool
+    public init(readable: Bool, writable: Bool, hangup: Bool) {
+        self.readable = readable; self.writable = writable; self.hangup = hangup
+    }
+}
+
+public enum LinkIO: Sendable, Equatable {
+    case done(count: Int, at: UInt64)
+    case wouldBlock
+    /// The device went away: zero read, EIO, ENODEV, POLLHUP. The text says which.
+    case hangup(String)
+}
+
+/// Opening a link: what the CLI hands the runner. Errors are infrastructure errors.
+public struct LinkOpenError: Error, CustomStringConvertible, Sendable {
+    public var device: String
+    public var reason: String
+    public init(device: String, reason: String) { self.device = device; self.reason = reason }
+    public var description: String { "\(device): \(reason)" }
+}

@@ -1,0 +1,180 @@
+import Foundation
+
+/// Turns profile and board YAML into validated models. Every impossible value is an error here,
+/// before any device is opened.
+public enum ConfigLoader {
+    static let phaseKeys = ["name", "duration", "rate", "size", "burst", "window", "payload"]
+
+    public static func loadProfile(path: String) throws(ConfigError) -> Profile {
+        try parseProfile(text: try readText(path), file: path)
+    }
+
+    public static func loadBoard(path: String) throws(ConfigError) -> BoardConfig {
+        try parseBoard(text: try readText(path), file: path)
+    }
+
+    static func readText(_ path: String) throws(ConfigError) -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
+            throw ConfigError(file: path, line: 0, column: 0, key: "", message: reason)
+        }
+    }
+
+    public static func parseProfile(text: String, file: String) throws(ConfigError) -> Profile {
+        let root = try YAMLReader.load(text: text, file: file)
+            .mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria"])
+        let name = try root.required("name").string()
+        let seed = try root.optional("seed")?.uint64() ?? 1
+        let interval = try root.optional("report_interval")?.duration() ?? .seconds(10)
+
+        let link = try parseLinkTimeouts(root.optional("link"))
+        let defaults = try root.optional("defaults")?.mapping(allowed: phaseKeys.filter { $0 != "name" && $0 != "duration" })
+        let phaseNodes = try root.required("phases").sequence()
+        if phaseNodes.isEmpty { throw try root.required("phases").error("at least one phase is needed") }
+        var phases: [Phase] = []
+        for (i, node) in phaseNodes.enumerated() {
+            phases.append(try parsePhase(node, index: i, defaults: defaults))
+        }
+        let criteria = try parseCriteria(root.optional("criteria"))
+        return Profile(name: name, description: try root.optional("description")?.string(), seed: seed,
+                       phases: phases, link: link, criteria: criteria, reportInterval: interval)
+    }
+
+    static func parseLinkTimeouts(_ node: YAMLReader?) throws(ConfigError) -> LinkTimeouts {
+        var t = LinkTimeouts(hangTimeout: .seconds(5), lossTimeout: .seconds(2), drainTimeout: .seconds(5), openTimeout: .seconds(10))
+        guard let node else { return t }
+        let m = try node.mapping(allowed: ["hang_timeout", "loss_timeout", "drain_timeout", "open_timeout"])
+        if let v = m.optional("hang_timeout") { t.hangTimeout = try v.duration() }
+        if let v = m.optional("loss_timeout") { t.lossTimeout = try v.duration() }
+        if let v = m.optional("drain_timeout") { t.drainTimeout = try v.duration(allowZero: true) }
+        if let v = m.optional("open_timeout") { t.openTimeout = try v.duration(allowZero: true) }
+        if t.lossTimeout >= t.hangTimeout {
+            throw (m.optional("loss_timeout") ?? node).error(
+                "loss_timeout (\(t.lossTimeout)) must be shorter than hang_timeout (\(t.hangTimeout)), or one lost message looks like a hang")
+        }
+        return t
+    }
+
+    static func parsePhase(_ node: YAMLReader, index: Int, defaults: YAMLMapping?) throws(ConfigError) -> Phase {
+        let m = try node.mapping(allowed: phaseKeys)
+        func value(_ key: String) -> YAMLReader? { m.optional(key) ?? defaults?.optional(key) }
+        let name = try m.optional("name")?.string() ?? "phase\(index + 1)"
+        let duration = try m.required("duration").duration()
+
+        let rate: Rate
+        if let r = value("rate") {
+            if (try? r.string()) == "max" {
+                rate = .max
+            } else {
+                let v = try r.double()
+                guard v > 0 else { throw r.error("rate must be above 0 messages/s or 'max', found \(v)") }
+                guard v <= 1_000_000 else { throw r.error("rate above 1000000 messages/s: use 'max'") }
+                rate = .perSecond(v)
+            }
+        } else {
+            throw node.error("missing required key 'rate' (messages/s or 'max'), here or in defaults")
+        }
+
+        guard let sizeNode = value("size") else { throw node.error("missing required key 'size', here or in defaults") }
+        let size = try parseSize(sizeNode)
+
+        let window = try value("window")?.int(1...FrameCodec.maxInFlight, what: "messages in flight") ?? 1
+
+        var burst: Burst?
+        if let b = value("burst") {
+            let bm = try b.mapping(allowed: ["count", "every"])
+            burst = Burst(count: try bm.required("count").int(1...100_000, what: "messages per burst"),
+                          every: try bm.required("every").duration())
+        }
+
+        var payload = PayloadEncoding.printable
+        if let p = value("payload") {
+            guard let e = PayloadEncoding(rawValue: try p.string()) else {
+                throw p.error("expected 'printable' or 'binary', found '\((try? p.string()) ?? "")'")
+            }
+            payload = e
+        }
+        return Phase(name: name, duration: duration, rate: rate, size: size, burst: burst, window: window, payload: payload)
+    }
+
+    static func frameSize(_ node: YAMLReader) throws(ConfigError) -> Int {
+        try node.int(FrameCodec.minFrameSize...FrameCodec.maxFrameSize,
+                     what: "a message size in bytes (the frame header and CRC take \(FrameCodec.minFrameSize), the M7 buffer holds \(FrameCodec.maxFrameSize))")
+    }
+
+    static func parseSize(_ node: YAMLReader) throws(ConfigError) -> SizeSpec {
+        if node.isSequence {
+            let items = try node.sequence()
+            if items.isEmpty { throw node.error("the list of sizes is empty") }
+            var sizes: [Int] = []
+            for item in items { sizes.append(try frameSize(item)) }
+            return .list(sizes)
+        }
+        if node.isMapping {
+            let m = try node.mapping(allowed: ["uniform", "sweep"])
+            if let u = m.optional("uniform") {
+                let um = try u.mapping(allowed: ["min", "max"])
+                let lo = try frameSize(um.required("min")), hi = try frameSize(um.required("max"))
+                if lo > hi { throw u.error("min (\(lo)) is above max (\(hi))") }
+                return .uniform(min: lo, max: hi)
+            }
+            if let s = m.optional("sweep") {
+                let sm = try s.mapping(allowed: ["from", "to", "step"])
+                let from = try frameSize(sm.required("from")), to = try frameSize(sm.required("to"))
+                let step = try sm.optional("step")?.int(1...FrameCodec.maxFrameSize, what: "a step in bytes") ?? 1
+                return .sweep(from: from, to: to, step: step)
+            }
+            throw node.error("expected 'uniform: {min, max}' or 'sweep: {from, to, step}'")
+        }
+        return .fixed(try frameSize(node))
+    }
+
+    static func parseCriteria(_ node: YAMLReader?) throws(ConfigError) -> PassCriteria {
+        var c = PassCriteria.strict
+        guard let node else { return c }
+        let m = try node.mapping(allowed: ["lost", "corrupted", "duplicated", "out_of_order", "hangs",
+                                           "latency_p99", "latency_max", "min_echoed"])
+        if let v = m.optional("lost") { c.maxLost = try v.uint64() }
+        if let v = m.optional("corrupted") { c.maxCorrupted = try v.uint64() }
+        if let v = m.optional("duplicated") { c.maxDuplicated = try v.uint64() }
+        if let v = m.optional("out_of_order") { c.maxOutOfOrder = try v.uint64() }
+        if let v = m.optional("hangs") { c.maxHangs = try v.uint64() }
+        if let v = m.optional("latency_p99") { c.maxLatencyP99 = try v.duration() }
+        if let v = m.optional("latency_max") { c.maxLatency = try v.duration() }
+        if let v = m.optional("min_echoed") { c.minEchoed = try v.uint64() }
+        return c
+    }
+
+    public static func parseBoard(text: String, file: String) throws(ConfigError) -> BoardConfig {
+        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator"])
+        let name = try root.required("name").string()
+        let linkNode = try root.required("link")
+        let lm = try linkNode.mapping(allowed: ["device", "setup", "setup_timeout"])
+        let deviceNode = try lm.required("device")
+        let device = try deviceNode.string()
+        if device != LinkConfig.simulatorDevice && !device.hasPrefix("/") {
+            throw deviceNode.error("expected an absolute device path such as /dev/ttyRPMSG30, or 'sim', found '\(device)'")
+        }
+        var setup: [String] = []
+        if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
+        let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
+        let link = LinkConfig(device: device, setup: setup, setupTimeout: setupTimeout)
+
+        var sim: SimulatorConfig?
+        if let s = root.optional("simulator") {
+            guard device == LinkConfig.simulatorDevice else {
+                throw s.error("only a board whose link.device is 'sim' takes simulator settings")
+            }
+            let sm = try s.mapping(allowed: ["uart_baud", "boot_time"])
+            var cfg = SimulatorConfig.default
+            if let b = sm.optional("uart_baud") { cfg.uartBaud = try b.int(0...4_000_000, what: "a baud rate (0: printing costs no time)") }
+            if let b = sm.optional("boot_time") { cfg.bootTime = try b.duration(allowZero: true) }
+            sim = cfg
+        } else if device == LinkConfig.simulatorDevice {
+            sim = .default
+        }
+        return BoardConfig(name: name, description: try root.optional("description")?.string(), link: link, simulator: sim)
+    }
+}

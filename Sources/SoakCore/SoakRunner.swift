@@ -1,0 +1,272 @@
+import Foundation
+
+/// Drives one soak over an open link: the schedule decides when and what to send, the verifier
+/// checks every echo, link health watches for hangs, and every step lands on the timeline.
+///
+/// One thread, one loop, no allocation per message: wait (poll) until the next thing is due,
+/// read what arrived, send what is due.
+public final class SoakRunner {
+    public struct Outcome: Sendable {
+        public var end: RunEnd
+        public var hangs: Int
+        public var linkLosses: Int
+    }
+
+    let profile: Profile
+    let link: Link
+    let clock: SoakClock
+    let sink: EventSink
+    let shouldStop: () -> Bool
+    let runStartMono: UInt64
+    let runStartWall: Date
+
+    var verifier: EchoVerifier
+    var health: LinkHealth
+    var totalLatency = EchoVerifier.makeHistogram()
+    private var sendBuffer = [UInt8](repeating: 0, count: FrameCodec.maxFrameSize)
+    private var pendingLength = 0
+    private var pendingOffset = 0
+    private var hangs = 0
+    private var linkLosses = 0
+    private var nextInterval: UInt64 = 0
+    private var lastIntervalAt: UInt64 = 0
+    /// Anomalies go onto the timeline one by one up to this many per interval; the rest are
+    /// only counted, so a link that corrupts everything cannot flood the log.
+    static let anomalyEventsPerInterval = 200
+    private var anomalyEvents = 0
+    private var anomaliesNotListed: UInt64 = 0
+
+    /// The longest the loop sleeps, so a stop request is seen promptly.
+    static let maxWait: UInt64 = 100_000_000
+
+    public init(profile: Profile, link: Link, clock: SoakClock, sink: EventSink,
+                runStartMono: UInt64, runStartWall: Date, shouldStop: @escaping () -> Bool) {
+        self.profile = profile
+        self.link = link
+        self.clock = clock
+        self.sink = sink
+        self.shouldStop = shouldStop
+        self.runStartMono = runStartMono
+        self.runStartWall = runStartWall
+        verifier = EchoVerifier(lossTimeout: profile.link.lossTimeout)
+        health = LinkHealth(hangTimeout: profile.link.hangTimeout)
+    }
+
+    func event(_ kind: Event.Kind, at mono: UInt64, message: String? = nil) -> Event {
+        let seconds = Double(Int64(bitPattern: mono &- runStartMono)) / 1e9
+        return Event(t: seconds, wall: WallTime.iso8601(runStartWall.addingTimeInterval(seconds)), type: kind, message: message)
+    }
+
+    public func run() -> Outcome {
+        let start = clock.now()
+        var schedule = TrafficSchedule(phases: profile.phases, start: start, seed: profile.seed)
+        nextInterval = start &+ profile.reportInterval.nanoseconds
+        lastIntervalAt = start
+        emitPhase(0, at: start)
+
+        var reason = RunEnd.Reason.completed
+        var detail: String?
+        var drainUntil: UInt64?
+
+        loop: while true {
+            var now = clock.now()
+            if shouldStop() {
+                reason = .interrupted
+                detail = "stopped by a signal"
+                break
+            }
+            if drainUntil == nil {
+                let before = schedule.phaseIndex
+                if schedule.advancePhase(now: now) {
+                    if schedule.isFinished {
+                        drainUntil = now &+ profile.link.drainTimeout.nanoseconds
+                    } else if schedule.phaseIndex != before {
+                        emitInterval(at: now, phase: profile.phases[before].name)
+                        emitPhase(schedule.phaseIndex, at: now)
+                    }
+                }
+            }
+            if let until = drainUntil, verifier.outstanding == 0 || now >= until {
+                verifier.expire(now: .max)
+                flushAnomalies()
+                break
+            }
+
+            verifier.expire(now: now)
+            if verifier.hasAnomalies { flushAnomalies() }
+
+            if health.isHung(now: now) {
+                hangs += 1
+                let failure = describeFailure(.hang, now: now,
+                    reason: "no echo for \(profile.link.hangTimeout) while \(verifier.outstanding) message(s) were in flight")
+                emitFailure(failure, at: now)
+                verifier.abandonOutstanding()
+                health.reset()
+                reason = .linkFailed
+                detail = failure.reason
+                break
+            }
+            if now >= nextInterval {
+                emitInterval(at: now, phase: currentPhaseName(schedule))
+                nextInterval &+= profile.reportInterval.nanoseconds
+                if nextInterval <= now { nextInterval = now &+ profile.reportInterval.nanoseconds }
+            }
+
+            // Send everything that is due and fits in the window.
+            if drainUntil == nil {
+                let window = schedule.phase.window
+                while true {
+                    if pendingLength == 0 {
+                        guard verifier.outstanding < window, now >= schedule.nextDue,
+                              now < schedule.phaseEnd else { break }
+                        let length = schedule.nextSize()
+                        let seq = UInt32(truncatingIfNeeded: verifier.nextSeq)
+                        let encoding = schedule.phase.payload
+                        let seed = profile.seed
+                        sendBuffer.withUnsafeMutableBytes {
+                            FrameCodec.encode(seq: seq, length: length, payload: encoding, seed: seed, into: $0)
+                        }
+                        pendingLength = length
+                        pendingOffset = 0
+                    }
+                    let io = sendBuffer.withUnsafeBytes { link.write(UnsafeRawBufferPointer(rebasing: $0[pendingOffset..<pendingLength])) }
+                    switch io {
+                    case .done(let n, let at):
+                        pendingOffset += n
+                        if pendingOffset == pendingLength {
+                            verifier.registerSent(length: pendingLength, at: at)
+                            health.sent(at: at)
+                            schedule.didSend(now: at)
+                            pendingLength = 0
+                            now = at
+                        }
+                        continue
+                    case .wouldBlock:
+                        break
+                    case .hangup(let why):
+                        reason = .linkFailed
+                        detail = lostLink(why, now: now)
+                        break loop
+                    }
+                    break
+                }
+            }
+
+            // Sleep until something is due: an echo, a send, a loss, a hang, a snapshot.
+            var deadline = nextInterval
+            if let d = health.deadline { deadline = min(deadline, d) }
+            if let d = verifier.nextExpiry { deadline = min(deadline, d) }
+            if let until = drainUntil {
+                deadline = min(deadline, until)
+            } else {
+                deadline = min(deadline, schedule.phaseEnd)
+                if pendingLength == 0 && verifier.outstanding < schedule.phase.window {
+                    deadline = min(deadline, schedule.nextDue)
+                }
+            }
+            let timeout = deadline > now ? min(deadline - now, Self.maxWait) : 0
+            let ready = link.wait(forWrite: pendingLength > 0, timeout: timeout)
+            if ready.readable || ready.hangup {
+                if let why = readAvailable() {
+                    reason = .linkFailed
+                    detail = lostLink(why, now: clock.now())
+                    break
+                }
+            }
+        }
+
+        let endAt = clock.now()
+        emitInterval(at: endAt, phase: currentPhaseName(schedule))
+        let seconds = Double(endAt &- runStartMono) / 1e9
+        let end = RunEnd(reason: reason, detail: detail, totals: verifier.counters, seconds: seconds)
+        var e = event(.runEnd, at: endAt, message: detail)
+        e.end = end
+        sink.emit(e)
+        return Outcome(end: end, hangs: hangs, linkLosses: linkLosses)
+    }
+
+    /// Reads until the link would block. Returns the reason when the link hung up.
+    private func readAvailable() -> String? {
+        while true {
+            let progressBefore = verifier.counters.echoed &+ verifier.counters.corrupted
+            let io = verifier.withReadSpace { link.read(into: $0) }
+            switch io {
+            case .done(let n, let at):
+                verifier.commit(count: n, at: at)
+                let progressAfter = verifier.counters.echoed &+ verifier.counters.corrupted
+                if progressAfter != progressBefore {
+                    health.echoed(at: at, stillOutstanding: verifier.outstanding)
+                }
+                if verifier.hasAnomalies { flushAnomalies() }
+            case .wouldBlock:
+                return nil
+            case .hangup(let why):
+                return why
+            }
+        }
+    }
+
+    private func lostLink(_ why: String, now: UInt64) -> String {
+        linkLosses += 1
+        verifier.expire(now: now)
+        flushAnomalies()
+        let failure = describeFailure(.linkLost, now: now, reason: "\(link.path): \(why)")
+        emitFailure(failure, at: now)
+        verifier.abandonOutstanding()
+        health.reset()
+        return failure.reason
+    }
+
+    private func describeFailure(_ kind: LinkFailure.Kind, now: UInt64, reason: String) -> LinkFailure {
+        LinkFailure(kind: kind, reason: reason, outstanding: verifier.outstanding,
+                    lastSeqSent: verifier.nextSeq > 0 ? verifier.nextSeq - 1 : nil,
+                    sinceLastEcho: health.lastEchoAt.map { Double(now &- $0) / 1e9 },
+                    messagesSinceStart: verifier.counters.sent)
+    }
+
+    private func emitFailure(_ f: LinkFailure, at: UInt64) {
+        var e = event(f.kind == .hang ? .hang : .linkLost, at: at, message: f.reason)
+        e.failure = f
+        sink.emit(e)
+    }
+
+    private func currentPhaseName(_ s: TrafficSchedule) -> String {
+        profile.phases[min(s.phaseIndex, profile.phases.count - 1)].name
+    }
+
+    private func emitPhase(_ index: Int, at: UInt64) {
+        var e = event(.phaseStart, at: at, message: "phase \(profile.phases[index].name)")
+        e.phase = PhaseMark(index: index, name: profile.phases[index].name)
+        sink.emit(e)
+    }
+
+    private func emitInterval(at: UInt64, phase: String) {
+        var snap = IntervalSnapshot(phase: phase, seconds: Double(at &- lastIntervalAt) / 1e9,
+                                    totals: verifier.counters, outstanding: verifier.outstanding, latencyMicros: [],
+                                    anomaliesNotListed: anomaliesNotListed)
+        anomaliesNotListed = 0
+        anomalyEvents = 0
+        snap.latencyMicros = verifier.latency.sparseBuckets
+        totalLatency.add(verifier.latency)
+        verifier.resetIntervalLatency()
+        lastIntervalAt = at
+        var e = event(.interval, at: at)
+        e.interval = snap
+        sink.emit(e)
+    }
+
+    private func flushAnomalies() {
+        verifier.drainAnomalies { a in
+            guard anomalyEvents < Self.anomalyEventsPerInterval else {
+                anomaliesNotListed += 1
+                return
+            }
+            anomalyEvents += 1
+            var e = event(.anomaly, at: a.at, message: "\(a.kind.rawValue) seq \(a.seq)")
+            e.anomaly = AnomalyRecord(kind: a.kind, seq: a.seq, latencyMicros: a.latencyMicros > 0 ? a.latencyMicros : nil)
+            sink.emit(e)
+        }
+        anomaliesNotListed += verifier.anomaliesDropped
+        verifier.resetAnomaliesDropped()
+    }
+}

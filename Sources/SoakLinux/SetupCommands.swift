@@ -1,0 +1,36 @@
+import Foundation
+import SoakCore
+
+/// Runs a board's setup commands (`modprobe imx_rpmsg_tty`, ...) through /bin/sh with a deadline.
+public enum SetupCommands {
+    public struct Failure: Error, CustomStringConvertible {
+        public var command: String
+        public var reason: String
+        public var description: String { "setup command '\(command)': \(reason)" }
+    }
+
+    public static func run(_ commands: [String], timeout: SoakDuration) throws(Failure) {
+        for command in commands {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", command]
+            let errPipe = Pipe()
+            p.standardError = errPipe
+            p.standardOutput = FileHandle.nullDevice
+            do { try p.run() } catch { throw Failure(command: command, reason: "cannot start: \(error)") }
+            let deadline = MonotonicClock.read() &+ timeout.nanoseconds
+            while p.isRunning {
+                if MonotonicClock.read() >= deadline {
+                    p.terminate()
+                    throw Failure(command: command, reason: "still running after \(timeout); stopped")
+                }
+                usleep(10_000)
+            }
+            if p.terminationStatus != 0 {
+                let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                throw Failure(command: command, reason: "exit status \(p.terminationStatus)\(err.isEmpty ? "" : ": \(err)")")
+            }
+        }
+    }
+}

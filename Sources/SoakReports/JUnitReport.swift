@@ -1,0 +1,93 @@
+import Foundation
+import SoakCore
+
+/// JUnit XML for CI (valid against the Jenkins xUnit schema, junit-10.xsd): one test suite per
+/// run, a test case for the link (did it stay up) and one per pass criterion, each failure with
+/// the numbers a person needs to act on it.
+public enum JUnitReport {
+    public static func render(_ s: RunSummary) -> String {
+        let suite = "rpmsg-soak.\(s.profile)"
+        var cases: [String] = []
+
+        // The link itself: hangs and hang-ups, with what was known when it failed.
+        var linkBody = ""
+        if !s.failures.isEmpty {
+            let text = s.failures.map { f in
+                "\(f.kind.rawValue) at \(fmt(f.atSeconds)) s (\(f.wall)) after \(f.messagesBefore) messages: \(f.reason)"
+            }.joined(separator: "\n")
+            let first = s.failures[0]
+            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(escape(first.reason))\">\(escape(text))</failure>"
+        } else if s.verdict == .incomplete {
+            linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(escape(s.warnings.joined(separator: "\n")))</error>"
+        } else if s.verdict == .error {
+            linkBody = "<error type=\"infrastructure\" message=\"\(escape(s.endDetail ?? "the hardware could not be reached"))\"/>"
+        } else if s.verdict == .interrupted {
+            linkBody = "<skipped message=\"interrupted: \(escape(s.endDetail ?? "stopped"))\"/>"
+        }
+        cases.append(testcase(suite, "link stays up for \(fmt(s.durationSeconds)) s", s.durationSeconds, linkBody))
+
+        for c in s.criteria {
+            let body = c.passed ? "" : "<failure type=\"\(escape(c.name))\" message=\"\(escape(c.message))\">\(escape("\(c.name): observed \(c.observed), limit \(c.limit)"))</failure>"
+            cases.append(testcase(suite, "\(c.name) \(c.limit)", 0, body))
+        }
+
+        let failures = cases.filter { $0.contains("<failure") }.count
+        let errors = cases.filter { $0.contains("<error") }.count
+        let skipped = cases.filter { $0.contains("<skipped") }.count
+        var props: [(String, String)] = [
+            ("profile", s.profilePath), ("board", s.boardPath), ("seed", "\(s.seed)"), ("verdict", s.verdict.rawValue),
+            ("end_reason", s.endReason), ("sent", "\(s.totals.sent)"), ("echoed", "\(s.totals.echoed)"),
+            ("lost", "\(s.totals.lost)"), ("corrupted", "\(s.totals.corrupted)"), ("duplicated", "\(s.totals.duplicated)"),
+            ("out_of_order", "\(s.totals.outOfOrder)"), ("tool", s.tool),
+        ]
+        if let l = s.latencyMicros {
+            props += [("latency_p50_us", "\(l.p50)"), ("latency_p99_us", "\(l.p99)"), ("latency_max_us", "\(l.max)")]
+        }
+        let properties = props.map { "      <property name=\"\(escape($0.0))\" value=\"\(escape($0.1))\"/>" }.joined(separator: "\n")
+        let out = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <testsuites name="rpmsg-soak" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" time="\(fmt(s.durationSeconds))">
+          <testsuite name="\(escape(suite))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)" time="\(fmt(s.durationSeconds))" timestamp="\(escape(String(s.startedAt.prefix(19))))" hostname="\(escape(s.host))">
+            <properties>
+        \(properties)
+            </properties>
+        \(cases.joined(separator: "\n"))
+            <system-out>\(escape(TextReport.render(s)))</system-out>
+          </testsuite>
+        </testsuites>
+
+        """
+        return out
+    }
+
+    static func testcase(_ suite: String, _ name: String, _ time: Double, _ body: String) -> String {
+        let open = "    <testcase classname=\"\(escape(suite))\" name=\"\(escape(name))\" time=\"\(fmt(time))\""
+        return body.isEmpty ? open + "/>" : open + ">\n      \(body)\n    </testcase>"
+    }
+
+    /// Seconds as the schema wants them: plain decimal, no exponent, no unit.
+    static func fmt(_ seconds: Double) -> String { String(format: "%.3f", max(0, seconds)) }
+
+    /// XML-escapes text, and drops characters XML 1.0 cannot carry (UART garbage).
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(u)
+            default:
+                if u.value < 0x20 || (0xD800...0xDFFF).contains(u.value) || u.value == 0xFFFE || u.value == 0xFFFF {
+                    out += "\u{FFFD}"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out
+    }
+}

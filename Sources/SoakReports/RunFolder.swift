@@ -1,0 +1,21 @@
+import Foundation
+import SoakCore
+
+/// A run's folder: `events.jsonl` in, `summary.json`, `junit.xml` and `report.txt` out. The
+/// reports are a pure function of the timeline, so `rpmsg-soak report DIR` rebuilds them after
+/// a crash exactly as a finished run writes them.
+public enum RunFolder {
+    public static let timelineName = "events.jsonl"
+
+    public static func writeReports(directory: String) throws -> RunSummary {
+        let (events, warnings) = try TimelineReader.read(path: "\(directory)/\(timelineName)")
+        let summary = try SummaryBuilder.build(events: events, warnings: warnings)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"), options: .atomic)
+        try Data(JUnitReport.render(summary).utf8).write(to: URL(fileURLWithPath: "\(directory)/junit.xml"), options: .atomic)
+        try Data((TextReport.render(summary) + "\n").utf8).write(to: URL(fileURLWithPath: "\(directory)/report.txt"), options: .atomic)
+        return summary
+    }
+}

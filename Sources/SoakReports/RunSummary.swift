@@ -1,0 +1,156 @@
+import SoakCore
+
+/// Everything the reports say about one run, derived from its timeline alone.
+public struct RunSummary: Codable, Sendable {
+    public var schema = "rpmsg-soak/summary/1"
+    public var profile: String
+    public var profilePath: String
+    public var board: String
+    public var boardPath: String
+    public var seed: UInt64
+    public var host: String
+    public var tool: String
+    public var startedAt: String
+    public var endedAt: String
+    public var durationSeconds: Double
+    public var verdict: Verdict
+    /// Why the run ended: completed, link_failed, interrupted, infrastructure, or crashed.
+    public var endReason: String
+    public var endDetail: String?
+    public var totals: Counters
+    public var messagesPerSecond: Double
+    public var latencyMicros: LatencySummary?
+    public var failures: [FailureRecord]
+    public var criteria: [CriterionResult]
+    public var phases: [PhaseSummary]
+    public var anomalies: [String: UInt64]
+    public var warnings: [String]
+}
+
+public struct LatencySummary: Codable, Sendable {
+    public var count: UInt64
+    public var min: UInt64
+    public var p50: UInt64
+    public var p90: UInt64
+    public var p99: UInt64
+    public var p999: UInt64
+    public var max: UInt64
+    public var mean: Double
+}
+
+public struct FailureRecord: Codable, Sendable {
+    public var kind: LinkFailure.Kind
+    public var atSeconds: Double
+    public var wall: String
+    public var reason: String
+    public var messagesBefore: UInt64
+}
+
+public struct PhaseSummary: Codable, Sendable {
+    public var name: String
+    public var startSeconds: Double
+    public var totals: Counters
+    public var latencyMicros: LatencySummary?
+}
+
+public enum SummaryBuilder {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func build(events: [Event], warnings: [String] = []) throws(Failure) -> RunSummary {
+        guard let first = events.first, first.type == .runStart, let info = first.run else {
+            throw Failure(description: "the timeline does not begin with a run_start event")
+        }
+        var total = EchoVerifier.makeHistogram()
+        var phases: [PhaseSummary] = []
+        var phaseHist = EchoVerifier.makeHistogram()
+        var phaseStartTotals = Counters()
+        var lastTotals = Counters()
+        var failures: [FailureRecord] = []
+        var anomalies: [String: UInt64] = [:]
+        var end: RunEnd?
+        var lastT = first.t
+        var lastWall = first.wall
+        var warnings = warnings
+
+        func closePhase() {
+            guard !phases.isEmpty else { return }
+            phases[phases.count - 1].totals = lastTotals.delta(since: phaseStartTotals)
+            phases[phases.count - 1].latencyMicros = latencySummary(phaseHist)
+        }
+
+        for e in events {
+            lastT = e.t
+            lastWall = e.wall
+            switch e.type {
+            case .phaseStart:
+                closePhase()
+                phaseStartTotals = lastTotals
+                phaseHist.reset()
+                phases.append(PhaseSummary(name: e.phase?.name ?? "?", startSeconds: e.t, totals: Counters(), latencyMicros: nil))
+            case .interval:
+                if let s = e.interval {
+                    lastTotals = s.totals
+                    total.add(sparse: s.latencyMicros)
+                    phaseHist.add(sparse: s.latencyMicros)
+                }
+            case .anomaly:
+                if let a = e.anomaly { anomalies[a.kind.rawValue, default: 0] += 1 }
+            case .hang, .linkLost:
+                if let f = e.failure {
+                    failures.append(FailureRecord(kind: f.kind, atSeconds: e.t, wall: e.wall, reason: f.reason,
+                                                  messagesBefore: f.messagesSinceStart))
+                }
+            case .warning:
+                if let m = e.message { warnings.append(m) }
+            case .runEnd:
+                end = e.end
+                if let t = e.end?.totals { lastTotals = t }
+            case .runStart, .linkOpen:
+                break
+            }
+        }
+        closePhase()
+
+        let hangs = UInt64(failures.filter { $0.kind == .hang }.count)
+        let losses = UInt64(failures.filter { $0.kind == .linkLost }.count)
+        let criteria = CriteriaCheck.evaluate(info.profile.criteria, totals: lastTotals, hangs: hangs,
+                                              linkLosses: losses, latency: total)
+        let verdict: Verdict
+        let reason: String
+        switch end?.reason {
+        case nil:
+            verdict = .incomplete
+            reason = "crashed"
+            warnings.append("the timeline ends without run_end at \(lastT) s: the tester stopped unexpectedly; counts are as of the last snapshot")
+        case .infrastructure?:
+            verdict = .error
+            reason = RunEnd.Reason.infrastructure.rawValue
+        case .interrupted?:
+            verdict = .interrupted
+            reason = RunEnd.Reason.interrupted.rawValue
+        case .linkFailed?:
+            // The run could not finish its phases: whatever the counts, it did not pass.
+            verdict = .failed
+            reason = RunEnd.Reason.linkFailed.rawValue
+        case .completed?:
+            verdict = criteria.allSatisfy(\.passed) ? .passed : .failed
+            reason = RunEnd.Reason.completed.rawValue
+        }
+        let duration = end?.seconds ?? lastT
+        return RunSummary(
+            profile: info.profile.name, profilePath: info.profilePath, board: info.board.name, boardPath: info.boardPath,
+            seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
+            durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
+            totals: lastTotals, messagesPerSecond: duration > 0 ? Double(lastTotals.echoed) / duration : 0,
+            latencyMicros: latencySummary(total), failures: failures, criteria: criteria, phases: phases,
+            anomalies: anomalies, warnings: warnings)
+    }
+
+    static func latencySummary(_ h: LatencyHistogram) -> LatencySummary? {
+        guard h.totalCount > 0 else { return nil }
+        return LatencySummary(count: h.totalCount, min: h.min, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
+                              p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max, mean: h.mean)
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import SoakCore
+
+/// The few lines a person reads first: on the terminal at the end of a run and in JUnit's system-out.
+public enum TextReport {
+    public static func render(_ s: RunSummary) -> String {
+        var lines: [String] = []
+        lines.append("rpmsg-soak \(s.profile) on \(s.board): \(s.verdict.rawValue.uppercased()) (\(s.endReason)\(s.endDetail.map { ": \($0)" } ?? ""))")
+        let t = s.totals
+        lines.append(String(format: "  %.1f s, %llu sent, %llu echoed (%.0f/s), lost %llu, corrupted %llu, duplicated %llu, out of order %llu, unanswered %llu",
+                            s.durationSeconds, t.sent, t.echoed, s.messagesPerSecond, t.lost, t.corrupted, t.duplicated, t.outOfOrder, t.unanswered))
+        if let l = s.latencyMicros {
+            lines.append("  round trip: p50 \(CriteriaCheck.formatMicros(l.p50)), p99 \(CriteriaCheck.formatMicros(l.p99)), max \(CriteriaCheck.formatMicros(l.max))")
+        }
+        if t.strayBytes > 0 { lines.append("  \(t.strayBytes) stray bytes outside any frame") }
+        for f in s.failures {
+            lines.append("  \(f.kind.rawValue) at \(String(format: "%.3f", f.atSeconds)) s: \(f.reason)")
+        }
+        for c in s.criteria where !c.passed {
+            lines.append("  FAILED \(c.name): \(c.message)")
+        }
+        for w in s.warnings { lines.append("  warning: \(w)") }
+        return lines.joined(separator: "\n")
+    }
+}

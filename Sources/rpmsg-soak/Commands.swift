@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import SoakCore
+import SoakReports
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a soak and write its reports.",
+        discussion: """
+        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes),
+        summary.json, junit.xml and report.txt. The folder's path is printed first; --out/latest
+        points at the newest one.
+        """)
+
+    @OptionGroup var config: ConfigOptions
+
+    @Option(name: .long, help: "Where run folders go.")
+    var out: String = "reports"
+
+    @Flag(name: .long, help: "Print only the verdict line and the run folder.")
+    var quiet = false
+
+    func run() throws {
+        let plan = try Loading.load(config)
+        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet).run()
+        throw ExitCode(code)
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a profile and board file without touching any device.")
+
+    @OptionGroup var config: ConfigOptions
+
+    func run() throws {
+        let plan = try Loading.load(config)
+        print(plan.describe())
+        print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild every report of a run folder from its timeline (after a crash, or after an upgrade).")
+
+    @Argument(help: "The run folder (holds events.jsonl).")
+    var runDirectory: String
+
+    func run() throws {
+        do {
+            let summary = try RunFolder.writeReports(directory: runDirectory)
+            print(TextReport.render(summary))
+            print("reports written to \(runDirectory)")
+            throw ExitCode(summary.verdict.exitCode)
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("rpmsg-soak report: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// A validated profile and board, ready to run.
+struct Plan {
+    var profile: Profile
+    var board: BoardConfig
+    var profilePath: String
+    var boardPath: String
+
+    func describe() -> String {
+        var lines = ["profile \(profile.name) (\(profilePath)), seed \(profile.seed), \(profile.totalDuration) in \(profile.phases.count) phase(s)"]
+        for p in profile.phases {
+            let burst = p.burst.map { ", bursts of \($0.count) every \($0.every)" } ?? ""
+            lines.append("  \(p.name): \(p.duration), rate \(p.rate), size \(p.size), window \(p.window), \(p.payload.rawValue)\(burst)")
+        }
+        lines.append("board \(board.name) (\(boardPath)): link \(board.link.device)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+enum Loading {
+    static func load(_ options: ConfigOptions) throws -> Plan {
+        do {
+            var profile = try ConfigLoader.loadProfile(path: options.profile)
+            if let seed = options.seed { profile.seed = seed }
+            let board: BoardConfig
+            let boardPath: String
+            if let path = options.board {
+                board = try ConfigLoader.loadBoard(path: path)
+                boardPath = path
+            } else {
+                board = BoardConfig.builtInSimulator
+                boardPath = "(built-in simulator)"
+            }
+            return Plan(profile: profile, board: board, profilePath: options.profile, boardPath: boardPath)
+        } catch {
+            FileHandle.standardError.write(Data("rpmsg-soak: configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}

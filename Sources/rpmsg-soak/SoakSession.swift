@@ -1,0 +1,116 @@
+import BoardSimulator
+import Foundation
+import Glibc
+import SoakCore
+import SoakLinux
+import SoakReports
+import Synchronization
+
+/// Set by SIGINT/SIGTERM; the runner looks at it on every turn of its loop.
+let stopRequested = Atomic<Bool>(false)
+
+/// Wires one run together: run folder, timeline, board, link, runner, reports.
+struct SoakSession {
+    let plan: Plan
+    let outDirectory: String
+    let quiet: Bool
+
+    func run() -> Int32 {
+        installSignalHandlers()
+        let wallStart = Date()
+        let monoStart = MonotonicClock.read()
+        let folder: String
+        let timeline: TimelineWriter
+        do {
+            folder = try makeRunFolder(start: wallStart)
+            timeline = try TimelineWriter(path: "\(folder)/\(RunFolder.timelineName)")
+        } catch {
+            FileHandle.standardError.write(Data("rpmsg-soak: cannot create the run folder under \(outDirectory): \(error)\n".utf8))
+            return 3
+        }
+        print("run folder: \(folder)")
+        fflush(nil)
+
+        var start = Event(t: 0, wall: WallTime.iso8601(wallStart), type: .runStart, message: "soak \(plan.profile.name) on \(plan.board.name)")
+        start.run = RunInfo(profile: plan.profile, board: plan.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
+                            seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
+        timeline.emit(start)
+
+        var simulator: SimulatedBoard?
+        defer { simulator?.stop() }
+        let link: TtyLink
+        do {
+            let path: String
+            if plan.board.isSimulated {
+                let sim = SimulatedBoard(config: plan.board.simulator ?? .default)
+                sim.start()
+                simulator = sim
+                guard let p = sim.waitUntilBooted(timeout: plan.profile.link.openTimeout) else {
+                    throw LinkOpenError(device: "sim", reason: "the simulated board did not boot within \(plan.profile.link.openTimeout)")
+                }
+                path = p
+            } else {
+                try SetupCommands.run(plan.board.link.setup, timeout: plan.board.link.setupTimeout)
+                path = plan.board.link.device
+            }
+            link = try TtyLink.open(path: path, timeout: plan.profile.link.openTimeout)
+            var e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(path) (raw, exclusive)")
+            e.message = "opened \(path) (raw, exclusive)"
+            timeline.emit(e)
+        } catch {
+            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
+            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(),
+                           seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+            timeline.emit(e)
+            return finish(folder: folder, timeline: timeline)
+        }
+
+        let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: timeline,
+                                runStartMono: monoStart, runStartWall: wallStart,
+                                shouldStop: { stopRequested.load(ordering: .relaxed) })
+        _ = runner.run()
+        link.close()
+        return finish(folder: folder, timeline: timeline)
+    }
+
+    private func finish(folder: String, timeline: TimelineWriter) -> Int32 {
+        timeline.sync()
+        do {
+            let summary = try RunFolder.writeReports(directory: folder)
+            print(quiet ? "\(summary.verdict.rawValue.uppercased()): \(folder)" : TextReport.render(summary))
+            return summary.verdict.exitCode
+        } catch {
+            FileHandle.standardError.write(Data("rpmsg-soak: cannot write the reports in \(folder): \(error)\n".utf8))
+            return 3
+        }
+    }
+
+    private func event(_ kind: Event.Kind, monoStart: UInt64, wallStart: Date, message: String) -> Event {
+        let t = Double(MonotonicClock.read() &- monoStart) / 1e9
+        return Event(t: t, wall: WallTime.iso8601(wallStart.addingTimeInterval(t)), type: kind, message: message)
+    }
+
+    private func makeRunFolder(start: Date) throws -> String {
+        let stamp = WallTime.iso8601(start).prefix(19).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
+        var name = "\(plan.profile.name)-\(stamp)"
+        var n = 1
+        while fm.fileExists(atPath: "\(outDirectory)/\(name)") {
+            n += 1
+            name = "\(plan.profile.name)-\(stamp)-\(n)"
+        }
+        try fm.createDirectory(atPath: "\(outDirectory)/\(name)", withIntermediateDirectories: false)
+        let latest = "\(outDirectory)/latest"
+        unlink(latest)
+        symlink(name, latest)
+        return "\(outDirectory)/\(name)"
+    }
+
+    private func installSignalHandlers() {
+        signal(SIGPIPE, SIG_IGN)
+        let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+}
