@@ -22,7 +22,7 @@ public struct SoakDuration: Hashable, Sendable, Comparable, CustomStringConverti
     public static func parse(_ text: String) -> SoakDuration? {
         let s = text.trimmingCharacters(in: .whitespaces)
         if s.isEmpty { return nil }
-        if let plain = Double(s) { return plain >= 0 && plain.isFinite ? .seconds(plain) : nil }
+        if let plain = Double(s) { return plain >= 0 && plain.isFinite ? fitting(plain * 1e9) : nil }
         var total = 0.0
         var rest = Substring(s)
         while !rest.isEmpty {
@@ -33,7 +33,13 @@ public struct SoakDuration: Hashable, Sendable, Comparable, CustomStringConverti
             rest = rest.dropFirst(unit.suffix.count)
             total += value * unit.ns
         }
-        return SoakDuration(nanoseconds: UInt64(total.rounded()))
+        return fitting(total)
+    }
+
+    /// nil when `ns` does not fit in UInt64 nanoseconds (about 584 years): converting it would trap.
+    private static func fitting(_ ns: Double) -> SoakDuration? {
+        guard ns.isFinite, ns >= 0, ns.rounded() < 0x1p64 else { return nil }
+        return SoakDuration(nanoseconds: UInt64(ns.rounded()))
     }
 
     public var description: String {

@@ -44,7 +44,9 @@ public struct EchoVerifier {
     /// Corruptions counted against a sequence number that later arrived intact: the damaged frame
     /// was some other message, which will show up as a loss and must not be counted twice.
     private var misattributedDamage = 0
-    private var inStrayRun = false
+    /// Bytes of the current run of bytes that belong to no frame. A run as long as a frame is
+    /// a frame damaged beyond recognition; a shorter one (a stray CR LF) is noise.
+    private var strayRun = 0
 
     private var buffer: [UInt8]
     private var start = 0
@@ -139,6 +141,11 @@ public struct EchoVerifier {
         bytes.withUnsafeBytes { ingest($0, at: at) }
     }
 
+    private mutating func endStrayRun() {
+        if strayRun >= FrameCodec.minFrameSize { unattributedDamage += 1 }
+        strayRun = 0
+    }
+
     private mutating func compact() {
         let n = end - start
         if n > 0 {
@@ -154,10 +161,7 @@ public struct EchoVerifier {
     private mutating func strayByte() {
         start += 1
         counters.strayBytes += 1
-        if !inStrayRun {
-            inStrayRun = true
-            unattributedDamage += 1
-        }
+        strayRun += 1
     }
 
     private mutating func parse(at: UInt64) {
@@ -186,11 +190,11 @@ public struct EchoVerifier {
                 skipToNextMagic()
             case .frame(let seq, let length, let known):
                 start += length
-                inStrayRun = false
+                endStrayRun()
                 accept(seq: seq, known: known, at: at)
             case .damaged(let seq, let length):
                 start += length
-                inStrayRun = false
+                endStrayRun()
                 damaged(seq: seq, at: at)
             }
         }
@@ -205,6 +209,7 @@ public struct EchoVerifier {
             return i - start
         }
         start += skipped
+        strayRun += skipped
         counters.strayBytes += UInt64(skipped)
     }
 
@@ -320,8 +325,8 @@ public struct EchoVerifier {
         if misattributedDamage > 0 {
             misattributedDamage -= 1
             ringState[slot] = .corrupted
-        } else if unattributedDamage > 0 {
-            unattributedDamage -= 1
+        } else if unattributedDamage > 0 || strayRun >= FrameCodec.minFrameSize {
+            if unattributedDamage > 0 { unattributedDamage -= 1 } else { strayRun = 0 }
             ringState[slot] = .corrupted
             counters.corrupted += 1
             note(.corrupted, seq: seq, at: at)
@@ -334,7 +339,24 @@ public struct EchoVerifier {
 
     /// The link failed (hang or hang-up): what is in flight is neither echoed nor lost, and the
     /// bytes of a half-received frame are dropped. Sequence numbers go on.
-    public mutating func abandonOutstanding() {
+    ///
+    /// A loss is only certain once a later message came back: messages counted lost after the
+    /// last echo died with the link, so they are counted unanswered instead. Returns how many.
+    @discardableResult
+    public mutating func abandonOutstanding() -> UInt64 {
+        var reclassified: UInt64 = 0
+        let firstSilent = highestEchoed.map { $0 + 1 } ?? 0
+        var r = Swift.max(firstSilent, nextSeq > UInt64(Self.ringSize) ? nextSeq - UInt64(Self.ringSize) : 0)
+        while r < lowSeq {
+            let slot = Int(r & Self.ringMask)
+            if ringSeq[slot] == r && ringState[slot] == .lost {
+                ringState[slot] = .unanswered
+                counters.lost -= 1
+                counters.unanswered += 1
+                reclassified += 1
+            }
+            r += 1
+        }
         var s = lowSeq
         while s < nextSeq {
             let slot = Int(s & Self.ringMask)
@@ -349,7 +371,8 @@ public struct EchoVerifier {
         counters.strayBytes += UInt64(end - start)
         start = 0
         end = 0
-        inStrayRun = false
+        strayRun = 0
+        return reclassified
     }
 
     // MARK: anomalies

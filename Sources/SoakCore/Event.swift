@@ -76,7 +76,11 @@ public struct LinkFailure: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable { case hang, linkLost = "link_lost" }
     public var kind: Kind
     public var reason: String
+    /// Messages in flight when the failure was declared.
     public var outstanding: Int
+    /// Messages counted lost after the last echo: they died with the link, and are counted
+    /// unanswered instead of lost.
+    public var lostBeforeFailure: UInt64
     public var lastSeqSent: UInt64?
     /// Seconds since the last echo arrived; nil when none ever did.
     public var sinceLastEcho: Double?

@@ -71,6 +71,8 @@ public enum ConfigLoader {
                 let v = try r.double()
                 guard v > 0 else { throw r.error("rate must be above 0 messages/s or 'max', found \(v)") }
                 guard v <= 1_000_000 else { throw r.error("rate above 1000000 messages/s: use 'max'") }
+                // Slower than this, the interval between messages overflows the schedule's nanoseconds.
+                guard v >= 0.000001 else { throw r.error("rate below 0.000001 messages/s (one message in 11 days), found \(v)") }
                 rate = .perSecond(v)
             }
         } else {
@@ -165,7 +167,7 @@ public enum ConfigLoader {
         var sim: SimulatorConfig?
         if let s = root.optional("simulator") {
             guard device == LinkConfig.simulatorDevice else {
-                throw s.error("only a board whose link.device is 'sim' takes simulator settings")
+                throw root.keyError("simulator", "only a board whose link.device is 'sim' takes simulator settings")
             }
             let sm = try s.mapping(allowed: ["uart_baud", "boot_time"])
             var cfg = SimulatorConfig.default

@@ -100,7 +100,6 @@ public final class SoakRunner {
                 let failure = describeFailure(.hang, now: now,
                     reason: "no echo for \(profile.link.hangTimeout) while \(verifier.outstanding) message(s) were in flight")
                 emitFailure(failure, at: now)
-                verifier.abandonOutstanding()
                 health.reset()
                 reason = .linkFailed
                 detail = failure.reason
@@ -212,14 +211,17 @@ public final class SoakRunner {
         flushAnomalies()
         let failure = describeFailure(.linkLost, now: now, reason: "\(link.path): \(why)")
         emitFailure(failure, at: now)
-        verifier.abandonOutstanding()
         health.reset()
         return failure.reason
     }
 
+    /// Builds the failure record and settles the verifier: what was in flight is unanswered.
     private func describeFailure(_ kind: LinkFailure.Kind, now: UInt64, reason: String) -> LinkFailure {
-        LinkFailure(kind: kind, reason: reason, outstanding: verifier.outstanding,
-                    lastSeqSent: verifier.nextSeq > 0 ? verifier.nextSeq - 1 : nil,
+        let inFlight = verifier.outstanding
+        let lastSent = verifier.nextSeq > 0 ? verifier.nextSeq - 1 : nil
+        let reclassified = verifier.abandonOutstanding()
+        return LinkFailure(kind: kind, reason: reason, outstanding: inFlight, lostBeforeFailure: reclassified,
+                    lastSeqSent: lastSent,
                     sinceLastEcho: health.lastEchoAt.map { Double(now &- $0) / 1e9 },
                     messagesSinceStart: verifier.counters.sent)
     }

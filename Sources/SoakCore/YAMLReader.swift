@@ -121,6 +121,14 @@ struct YAMLMapping {
         return YAMLReader(file: reader.file, node: e.value, path: path)
     }
 
+    /// An error about the key itself (it must not be here), pointing at the key rather than at
+    /// its value: for a block mapping the value starts on the next line.
+    func keyError(_ key: String, _ message: String) -> ConfigError {
+        let path = reader.path.isEmpty ? key : "\(reader.path).\(key)"
+        let node = entries.first(where: { $0.key == key })?.keyNode ?? reader.node
+        return YAMLReader(file: reader.file, node: node, path: path).error(message)
+    }
+
     func required(_ key: String) throws(ConfigError) -> YAMLReader {
         guard let r = optional(key) else {
             let path = reader.path.isEmpty ? key : "\(reader.path).\(key)"

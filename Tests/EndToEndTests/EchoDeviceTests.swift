@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// The built binary against echo devices nobody in this project wrote: socat's pty with cat
+/// behind it, and a Python pty echo that misbehaves exactly once.
+@Suite(.serialized) struct EchoDeviceTests {
+    @Test func socatEchoDevicePasses() throws {
+        let dir = Harness.tempDir()
+        let device = "\(dir)/ttyECHO"
+        let socat = try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(device)", "exec:cat"])
+        defer { Harness.stop(socat) }
+        #expect(Harness.waitForPath(device))
+        let board = try Harness.writeBoard(device: device, in: dir)
+        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let t = try r.totals()
+        #expect(t["sent"] == 150 && t["echoed"] == 150, "\(t)")
+    }
+
+    /// What the tester must count for each way the echo misbehaves, and the criterion it fails.
+    static let faults: [(fault: String, expect: [String: Int], failed: String)] = [
+        ("drop", ["lost": 1, "corrupted": 0, "duplicated": 0, "out_of_order": 0], "lost"),
+        ("flip", ["lost": 0, "corrupted": 1, "duplicated": 0, "out_of_order": 0], "corrupted"),
+        ("dup", ["lost": 0, "corrupted": 0, "duplicated": 1, "out_of_order": 0], "duplicated"),
+        ("stop", ["lost": 0, "corrupted": 0, "duplicated": 0, "out_of_order": 0], "hangs"),
+        ("hangup", ["lost": 0, "corrupted": 0, "duplicated": 0, "out_of_order": 0], "link_lost"),
+    ]
+
+    @Test(arguments: faults.map(\.fault))
+    func misbehavingEchoIsCountedExactlyAndFailsTheRun(fault: String) throws {
+        let expected = try #require(Self.faults.first { $0.fault == fault })
+        let dir = Harness.tempDir()
+        let device = "\(dir)/ttyBAD"
+        let echo = try Harness.background("/usr/bin/python3", [Harness.fixture("misbehaving_echo.py"),
+                                          "--link", device, "--size", "64", "--at", "10", "--fault", fault])
+        defer { Harness.stop(echo) }
+        #expect(Harness.waitForPath(device))
+        let board = try Harness.writeBoard(device: device, in: dir)
+        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
+        let totals = try r.totals()
+        for (key, value) in expected.expect { #expect(totals[key] == value, "\(fault): \(key) in \(totals)") }
+        let summary = try r.summary()
+        let criteria = try #require(summary["criteria"] as? [[String: Any]])
+        let failed = criteria.filter { $0["passed"] as? Bool == false }.compactMap { $0["name"] as? String }
+        #expect(failed.contains(expected.failed), "\(fault): failed criteria \(failed)")
+        #expect(r.stdout.contains("FAILED \(expected.failed)"), "\(r.stdout)")
+        if fault == "stop" || fault == "hangup" {
+            let failures = try #require(summary["failures"] as? [[String: Any]])
+            #expect(failures.count == 1)
+            #expect(failures.first?["kind"] as? String == (fault == "stop" ? "hang" : "link_lost"))
+            #expect(summary["end_reason"] as? String == "link_failed")
+        } else {
+            #expect(summary["end_reason"] as? String == "completed")
+        }
+        let folder = try #require(r.runFolder)
+        #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
+        let junit = try String(contentsOfFile: "\(folder)/junit.xml", encoding: .utf8)
+        #expect(junit.contains("<failure"))
+    }
+
+    @Test func aMissingDeviceIsAnInfrastructureErrorWithReports() throws {
+        let dir = Harness.tempDir()
+        let board = try Harness.writeBoard(device: "\(dir)/ttyRPMSG30", in: dir)
+        let profile = "\(dir)/p.yaml"
+        try String(contentsOfFile: Harness.fixture("fault.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "open_timeout: 5s", with: "open_timeout: 300ms")
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        #expect(try r.summary()["verdict"] as? String == "error")
+        #expect(r.stdout.contains("\(dir)/ttyRPMSG30"), "the message names the device: \(r.stdout)")
+    }
+}

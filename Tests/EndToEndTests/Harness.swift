@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+/// Runs the built `rpmsg-soak` binary as a user would and reads what it left behind.
+enum Harness {
+    /// The package root, from this file's path.
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The binary next to the test bundle (swift test builds it), or RPMSG_SOAK_BIN.
+    static var binary: String {
+        if let env = ProcessInfo.processInfo.environment["RPMSG_SOAK_BIN"] { return env }
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [here, here.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("rpmsg-soak").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return packageRoot.appendingPathComponent(".build/debug/rpmsg-soak").path
+    }
+
+    static func fixture(_ name: String) -> String {
+        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")?.path
+            ?? packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/\(name)").path
+    }
+
+    static func tempDir() -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpmsg-soak-e2e-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        /// The run folder the binary announced on its first line.
+        var runFolder: String? {
+            stdout.split(separator: "\n").first { $0.hasPrefix("run folder: ") }.map { String($0.dropFirst("run folder: ".count)) }
+        }
+        func summary() throws -> [String: Any] {
+            let folder = try #require(runFolder, "no run folder in output: \(stdout) \(stderr)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/summary.json"))
+            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        }
+        func totals() throws -> [String: Int] {
+            try #require(try summary()["totals"] as? [String: Int])
+        }
+    }
+
+    /// A started binary. Output goes to files, not pipes: a pipe's write end leaks into any
+    /// process spawned at the same moment by a test running in parallel, and then EOF never comes.
+    struct Started {
+        var process: Process
+        var outPath: String
+        var errPath: String
+        var processIdentifier: Int32 { process.processIdentifier }
+        func terminate() { process.terminate() }
+    }
+
+    /// Starts the binary; `finish` waits for it.
+    static func start(_ args: [String], cwd: String? = nil) throws -> Started {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? packageRoot.path)
+        let base = tempDir()
+        let outPath = "\(base)/stdout", errPath = "\(base)/stderr"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: outPath)
+        p.standardError = FileHandle(forWritingAtPath: errPath)
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return Started(process: p, outPath: outPath, errPath: errPath)
+    }
+
+    static func finish(_ s: Started) -> Result {
+        s.process.waitUntilExit()
+        let o = (try? String(contentsOfFile: s.outPath, encoding: .utf8)) ?? ""
+        let e = (try? String(contentsOfFile: s.errPath, encoding: .utf8)) ?? ""
+        return Result(status: s.process.terminationStatus, stdout: o, stderr: e)
+    }
+
+    static func run(_ args: [String], cwd: String? = nil) throws -> Result {
+        finish(try start(args, cwd: cwd))
+    }
+
+    /// Runs a helper program (socat, python3) in the background until `stop`.
+    static func background(_ executable: String, _ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// SIGKILL: a child of the test runner inherits its blocked-signal mask, in which SIGTERM
+    /// is blocked, so terminate() would not end it.
+    static func stop(_ p: Process) {
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+
+    /// Waits until `path` exists (a device link made by a helper).
+    static func waitForPath(_ path: String, seconds: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: path) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    static func writeBoard(device: String, in dir: String) throws -> String {
+        let path = "\(dir)/board.yaml"
+        try "name: test-echo\nlink:\n  device: \(device)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// xmllint against the Jenkins xUnit JUnit schema; returns its complaint, or nil when valid.
+    static func junitSchemaProblem(_ file: String) throws -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
+        p.arguments = ["--noout", "--schema", fixture("junit-10.xsd"), file]
+        let errPath = "\(tempDir())/xmllint.err"
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: errPath)
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? nil : ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "xmllint failed")
+    }
+}

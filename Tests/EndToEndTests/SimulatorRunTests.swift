@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+/// The built binary against the built-in simulated board (a real pty behind it).
+@Suite(.serialized) struct SimulatorRunTests {
+    @Test func shortSoakOnTheSimulatorPassesAndWritesEveryReport() throws {
+        let out = Harness.tempDir()
+        let r = try Harness.run(["run", Harness.fixture("short.yaml"), "--out", out])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let folder = try #require(r.runFolder)
+        for file in ["events.jsonl", "summary.json", "junit.xml", "report.txt"] {
+            #expect(FileManager.default.fileExists(atPath: "\(folder)/\(file)"), "missing \(file)")
+        }
+        let summary = try r.summary()
+        #expect(summary["verdict"] as? String == "passed")
+        let totals = try r.totals()
+        #expect(totals["sent"] == totals["echoed"])
+        #expect((totals["echoed"] ?? 0) >= 40)
+        for key in ["lost", "corrupted", "duplicated", "out_of_order", "unanswered"] {
+            #expect(totals[key] == 0, "\(key)")
+        }
+        let latency = try #require(summary["latency_micros"] as? [String: Any])
+        // The simulated M7 prints each message at 115200 baud before echoing it: about 8 ms for
+        // a 64-byte message, so a round trip below 1 ms means the UART cost is not modelled.
+        #expect((latency["p50"] as? Int ?? 0) > 1000)
+        #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
+        #expect(FileManager.default.fileExists(atPath: "\(out)/latest/summary.json"))
+    }
+
+    @Test func reportRebuildsTheSameSummaryFromTheTimeline() throws {
+        let out = Harness.tempDir()
+        let r = try Harness.run(["run", Harness.fixture("short.yaml"), "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let folder = try #require(r.runFolder)
+        let original = try r.summary()
+        for file in ["summary.json", "junit.xml", "report.txt"] { try FileManager.default.removeItem(atPath: "\(folder)/\(file)") }
+        let rebuilt = try Harness.run(["report", folder])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        let again = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/summary.json"))) as? [String: Any])
+        #expect(again["totals"] as? [String: Int] == original["totals"] as? [String: Int])
+        #expect(again["verdict"] as? String == "passed")
+        #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
+    }
+
+    @Test func aCrashMidRunLeavesATimelineThatReportTurnsIntoReports() throws {
+        let out = Harness.tempDir()
+        let p = try Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
+        usleep(2_500_000)
+        kill(p.processIdentifier, SIGKILL)  // no chance to write anything more
+        let r = Harness.finish(p)
+        let folder = try #require(r.runFolder)
+        #expect(!FileManager.default.fileExists(atPath: "\(folder)/summary.json"))
+        // A torn last line, as a kill in the middle of a write leaves it.
+        let handle = try #require(FileHandle(forWritingAtPath: "\(folder)/events.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"t\":2.6,\"type\":\"inter".utf8))
+        try handle.close()
+
+        let rebuilt = try Harness.run(["report", folder])
+        #expect(rebuilt.status == 1, "an unfinished run is not a pass: \(rebuilt.stdout)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/summary.json"))) as? [String: Any])
+        #expect(summary["verdict"] as? String == "incomplete")
+        let totals = try #require(summary["totals"] as? [String: Int])
+        #expect((totals["echoed"] ?? 0) > 10, "counts up to the last snapshot are kept")
+        let warnings = (summary["warnings"] as? [String] ?? []).joined(separator: "\n")
+        #expect(warnings.contains("incomplete"))
+        #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
+    }
+
+    @Test func sigtermEndsTheRunWith130AndStillWritesReports() throws {
+        let out = Harness.tempDir()
+        let p = try Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
+        usleep(1_500_000)
+        p.terminate()
+        let r = Harness.finish(p)
+        #expect(r.status == 130, "\(r.stdout)\n\(r.stderr)")
+        #expect(try r.summary()["verdict"] as? String == "interrupted")
+        #expect(try Harness.junitSchemaProblem("\(try #require(r.runFolder))/junit.xml") == nil)
+    }
+}

@@ -1,0 +1,254 @@
+import Testing
+@testable import SoakCore
+
+func profileError(_ text: String) -> ConfigError? {
+    do {
+        _ = try ConfigLoader.parseProfile(text: text, file: "file.yaml")
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func boardError(_ text: String) -> ConfigError? {
+    do {
+        _ = try ConfigLoader.parseBoard(text: text, file: "board.yaml")
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// A one-phase profile; `line7` is the seventh line, inside the phase.
+func onePhase(duration: String = "10s", rate: String = "100", size: String = "64", line7: String = "    window: 4") -> String {
+    """
+    name: t
+    phases:
+      - name: a
+        duration: \(duration)
+        rate: \(rate)
+        size: \(size)
+    \(line7)
+    """
+}
+
+@Suite("ConfigLoader")
+struct ConfigLoaderTests {
+    @Test("a valid profile parses")
+    func validProfile() throws {
+        let text = """
+        name: smoke
+        description: two phases
+        seed: 42
+        report_interval: 5s
+        link:
+          hang_timeout: 5s
+          loss_timeout: 1s
+        defaults:
+          window: 4
+          payload: printable
+        phases:
+          - name: warmup
+            duration: 30s
+            rate: 100
+            size: 64
+          - name: sweep
+            duration: 1m
+            rate: max
+            size: { sweep: { from: 24, to: 496, step: 59 } }
+            window: 16
+            payload: binary
+          - duration: 2s
+            rate: 2.5
+            size: [21, 496]
+            burst: { count: 5, every: 1s }
+        criteria:
+          lost: 3
+          latency_p99: 20ms
+        """
+        let p = try ConfigLoader.parseProfile(text: text, file: "smoke.yaml")
+        #expect(p.name == "smoke")
+        #expect(p.description == "two phases")
+        #expect(p.seed == 42)
+        #expect(p.reportInterval == .seconds(5))
+        #expect(p.link.hangTimeout == .seconds(5))
+        #expect(p.link.lossTimeout == .seconds(1))
+        #expect(p.link.drainTimeout == .seconds(5))
+        #expect(p.phases.count == 3)
+        #expect(p.phases[0] == Phase(name: "warmup", duration: .seconds(30), rate: .perSecond(100), size: .fixed(64),
+                                     burst: nil, window: 4, payload: .printable))
+        #expect(p.phases[1].rate == .max)
+        #expect(p.phases[1].size == .sweep(from: 24, to: 496, step: 59))
+        #expect(p.phases[1].window == 16)
+        #expect(p.phases[1].payload == .binary)
+        #expect(p.phases[2].name == "phase3")
+        #expect(p.phases[2].rate == .perSecond(2.5))
+        #expect(p.phases[2].size == .list([21, 496]))
+        #expect(p.phases[2].burst == Burst(count: 5, every: .seconds(1)))
+        #expect(p.phases[2].window == 4)
+        #expect(p.totalDuration == .seconds(92))
+        #expect(p.criteria.maxLost == 3)
+        #expect(p.criteria.maxCorrupted == 0)
+        #expect(p.criteria.minEchoed == 1)
+        #expect(p.criteria.maxLatencyP99 == .milliseconds(20))
+    }
+
+    @Test("the one-phase template itself is valid")
+    func templateValid() {
+        #expect(profileError(onePhase()) == nil)
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var text: String
+        var place: String
+        var key: String
+        var says: String
+        var testDescription: String { name }
+    }
+
+    static let profileCases: [Case] = [
+        Case(name: "unknown key in a phase", text: onePhase(line7: "    windw: 4"),
+             place: "file.yaml:7:5", key: "phases[0].windw", says: "unknown key"),
+        Case(name: "rate 0", text: onePhase(rate: "0"),
+             place: "file.yaml:5:11", key: "phases[0].rate", says: "above 0"),
+        Case(name: "size 497", text: onePhase(size: "497"),
+             place: "file.yaml:6:11", key: "phases[0].size", says: "497 is out of range"),
+        Case(name: "size 20", text: onePhase(size: "20"),
+             place: "file.yaml:6:11", key: "phases[0].size", says: "20 is out of range"),
+        Case(name: "window 0", text: onePhase(line7: "    window: 0"),
+             place: "file.yaml:7:13", key: "phases[0].window", says: "0 is out of range"),
+        Case(name: "window 257", text: onePhase(line7: "    window: 257"),
+             place: "file.yaml:7:13", key: "phases[0].window", says: "257 is out of range"),
+        Case(name: "negative duration", text: onePhase(duration: "-5s"),
+             place: "file.yaml:4:15", key: "phases[0].duration", says: "cannot be negative"),
+        Case(name: "payload ascii", text: onePhase(line7: "    payload: ascii"),
+             place: "file.yaml:7:14", key: "phases[0].payload", says: "'ascii'"),
+        Case(name: "size in a list out of range", text: onePhase(size: "[64, 600]"),
+             place: "file.yaml:6:16", key: "phases[0].size[1]", says: "600 is out of range"),
+        Case(name: "loss_timeout not below hang_timeout", text: """
+            name: t
+            link:
+              hang_timeout: 2s
+              loss_timeout: 2s
+            phases:
+              - duration: 10s
+                rate: 100
+                size: 64
+            """,
+             place: "file.yaml:4:17", key: "link.loss_timeout", says: "must be shorter than hang_timeout"),
+        Case(name: "unknown key in defaults", text: """
+            name: t
+            defaults:
+              duration: 5s
+            phases:
+              - duration: 10s
+                rate: 100
+                size: 64
+            """,
+             place: "file.yaml:3:3", key: "defaults.duration", says: "unknown key"),
+        Case(name: "duration too long to count in nanoseconds", text: onePhase(duration: "1e12"),
+             place: "file.yaml:4:15", key: "phases[0].duration", says: "expected a duration"),
+        Case(name: "rate too slow to schedule", text: onePhase(rate: "0.0000000001"),
+             place: "file.yaml:5:11", key: "phases[0].rate", says: "rate below"),
+        Case(name: "rate above a million", text: onePhase(rate: "2000000"),
+             place: "file.yaml:5:11", key: "phases[0].rate", says: "use 'max'"),
+        Case(name: "missing phases", text: "name: t\nseed: 3\n",
+             place: "file.yaml:1:1", key: "phases", says: "missing required key"),
+        Case(name: "empty phases", text: "name: t\nphases: []\n",
+             place: "file.yaml:2:9", key: "phases", says: "at least one phase"),
+        Case(name: "missing rate", text: "name: t\nphases:\n  - duration: 1s\n    size: 64\n",
+             place: "file.yaml:3:5", key: "phases[0]", says: "'rate'"),
+    ]
+
+    @Test("each mistake is a ConfigError naming file:line:column and the key", arguments: profileCases)
+    func profileErrors(c: Case) {
+        let error = profileError(c.text)
+        #expect(error != nil, "no error for: \(c.text)")
+        guard let error else { return }
+        #expect(error.description.hasPrefix("\(c.place): \(c.key): "), "\(error.description)")
+        #expect(error.key == c.key, "\(error.description)")
+        #expect(error.message.contains(c.says), "\(error.description)")
+    }
+
+    @Test("an empty file is an error at its first line")
+    func emptyFile() {
+        for text in ["", "# nothing here yet\n"] {
+            let error = profileError(text)
+            #expect(error?.description.hasPrefix("file.yaml:1:1") == true, "\(String(describing: error))")
+            #expect(error?.message.contains("empty") == true)
+        }
+    }
+
+    @Test("a YAML syntax error names the line and column")
+    func yamlSyntaxError() {
+        let text = onePhase(rate: "100: 3")
+        let error = profileError(text)
+        #expect(error?.description.hasPrefix("file.yaml:5:") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("invalid YAML") == true)
+
+        let unclosed = onePhase(size: "[64, 128")
+        let e2 = profileError(unclosed)
+        #expect(e2?.line ?? 0 >= 6, "\(String(describing: e2))")
+        #expect(e2?.message.contains("invalid YAML") == true)
+    }
+
+    @Test("a duplicated key is an error")
+    func duplicatedKey() {
+        let error = profileError("name: t\nname: u\nphases:\n  - duration: 1s\n    rate: 1\n    size: 64\n")
+        #expect(error?.key == "name", "\(String(describing: error))")
+        #expect(error?.message.contains("more than once") == true)
+    }
+
+    @Test("a valid board parses; a sim device gets the default simulator")
+    func validBoards() throws {
+        let real = try ConfigLoader.parseBoard(text: """
+            name: bench
+            link:
+              device: /dev/ttyRPMSG30
+              setup: [modprobe imx_rpmsg_tty]
+              setup_timeout: 10s
+            """, file: "board.yaml")
+        #expect(real.name == "bench")
+        #expect(real.link.device == "/dev/ttyRPMSG30")
+        #expect(real.link.setup == ["modprobe imx_rpmsg_tty"])
+        #expect(real.link.setupTimeout == .seconds(10))
+        #expect(real.simulator == nil)
+        #expect(!real.isSimulated)
+
+        let sim = try ConfigLoader.parseBoard(text: "name: s\nlink:\n  device: sim\n", file: "board.yaml")
+        #expect(sim.isSimulated)
+        #expect(sim.simulator == .default)
+
+        let tuned = try ConfigLoader.parseBoard(text: "name: s\nlink:\n  device: sim\nsimulator:\n  uart_baud: 0\n  boot_time: 2s\n",
+                                                file: "board.yaml")
+        #expect(tuned.simulator == SimulatorConfig(uartBaud: 0, bootTime: .seconds(2)))
+    }
+
+    @Test("a board with a relative device path is an error at the device")
+    func relativeDevice() {
+        let error = boardError("name: bench\nlink:\n  device: ttyRPMSG30\n")
+        #expect(error?.description.hasPrefix("board.yaml:3:11: link.device: ") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("absolute device path") == true)
+    }
+
+    @Test("simulator settings on a real device are an error at the simulator key")
+    func simulatorOnRealDevice() {
+        let error = boardError("""
+            name: bench
+            link:
+              device: /dev/ttyRPMSG30
+            simulator:
+              uart_baud: 0
+            """)
+        #expect(error?.key == "simulator", "\(String(describing: error))")
+        #expect(error?.description.hasPrefix("board.yaml:4:1: simulator: ") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("'sim'") == true)
+    }
+
+    @Test("an error's description without a line is just the file")
+    func descriptionWithoutLine() {
+        let e = ConfigError(file: "x.yaml", line: 0, column: 0, key: "", message: "no such file")
+        #expect(e.description == "x.yaml: no such file")
+    }
+}
