@@ -41,7 +41,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "SoakCoreTests", dependencies: ["SoakCore"]),
-        .testTarget(name: "SoakLinuxTests", dependencies: ["SoakLinux", "SoakCore"]),
+        .testTarget(name: "SoakLinuxTests", dependencies: ["SoakLinux", "SoakCore", "CPosix"]),
         .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore"]),
         .testTarget(name: "SoakReportsTests", dependencies: ["SoakReports", "SoakCore"],
                     resources: [.copy("Fixtures")]),

@@ -12,6 +12,17 @@
 
 int soak_tty_set_exclusive(int fd) { return ioctl(fd, TIOCEXCL); }
 int soak_tty_clear_exclusive(int fd) { return ioctl(fd, TIOCNXCL); }
+int soak_tty_is_exclusive(int fd) {
+    int excl = 0;
+    if (ioctl(fd, TIOCGEXCL, &excl) != 0) return -1;
+    return excl ? 1 : 0;
+}
+int soak_tty_flags(int fd, unsigned int *iflag, unsigned int *oflag, unsigned int *lflag) {
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    *iflag = t.c_iflag; *oflag = t.c_oflag; *lflag = t.c_lflag;
+    return 0;
+}
 
 int soak_tty_make_raw(int fd) {
     struct termios t;

@@ -32,5 +32,10 @@ public struct SimulatorConfig: Sendable, Codable, Equatable {
     /// Time from power-on until the RPMsg tty exists.
     public var bootTime: SoakDuration
 
+    public init(uartBaud: Int, bootTime: SoakDuration) {
+        self.uartBaud = uartBaud
+        self.bootTime = bootTime
+    }
+
     public static let `default` = SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(0))
 }

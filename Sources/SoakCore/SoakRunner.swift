@@ -1,4 +1,5 @@
 import Foundation
+import Histogram
 
 /// Drives one soak over an open link: the schedule decides when and what to send, the verifier
 /// checks every echo, link health watches for hangs, and every step lands on the timeline.
@@ -22,7 +23,8 @@ public final class SoakRunner {
 
     var verifier: EchoVerifier
     var health: LinkHealth
-    var totalLatency = EchoVerifier.makeHistogram()
+    /// Every round trip of the run so far (the verifier holds only the current interval).
+    public private(set) var totalLatency: LatencyHistogram = EchoVerifier.makeHistogram()
     private var sendBuffer = [UInt8](repeating: 0, count: FrameCodec.maxFrameSize)
     private var pendingLength = 0
     private var pendingOffset = 0

@@ -8,6 +8,10 @@
 
 /** ioctl(fd, TIOCEXCL): no further open() of this tty succeeds (but for root). */
 int soak_tty_set_exclusive(int fd);
+/** ioctl(fd, TIOCGEXCL): 1 when the tty is in exclusive mode, 0 when not, -1 on error. */
+int soak_tty_is_exclusive(int fd);
+/** The termios flags that raw mode must clear, as one bitmask each; for tests. */
+int soak_tty_flags(int fd, unsigned int *iflag, unsigned int *oflag, unsigned int *lflag);
 /** ioctl(fd, TIOCNXCL). */
 int soak_tty_clear_exclusive(int fd);
 /** cfmakeraw + no flow control + CLOCAL|CREAD + VMIN=1/VTIME=0, applied with TCSANOW, then TCIOFLUSH. */

@@ -1,0 +1,114 @@
+import BoardSimulator
+import Foundation
+import SoakCore
+import SoakLinux
+import Testing
+
+/// The firmware model against DOMAIN.md: chunking, UART lines, queue, UART cost.
+struct EchoFirmwareTests {
+    @Test func writesAreCutInto256ByteMessagesEachEchoedAfterItsPrint() {
+        var fw = EchoFirmware(uartBaud: 115_200)
+        fw.receive(ArraySlice([UInt8](repeating: 0x41, count: 300)))
+        #expect(fw.queue.map(\.count) == [256, 44])
+        let first = fw.service(now: 0)
+        guard case .uart(let line) = first.first else { Issue.record("no UART line"); return }
+        #expect(line.hasSuffix("[len : 256]\r\n"))
+        #expect(first.count == 1, "the echo waits for the print")
+        let cost = fw.printCost(bytes: line.utf8.count)
+        #expect(cost == UInt64(line.utf8.count) * 10 * 1_000_000_000 / 115_200)
+        let later = fw.service(now: cost)
+        #expect(later.first == .echo([UInt8](repeating: 0x41, count: 256)))
+    }
+
+    @Test func uartLineCutsTextAtTheFirstNulAsPercentSDoes() {
+        #expect(EchoFirmware.uartLine(for: Array("ab".utf8) + [0] + Array("cd".utf8))
+                == "Get Message From Master Side : \"ab\" [len : 5]\r\n")
+        #expect(EchoFirmware.uartLine(for: [0x0D, 0x0A]) == "Get New Line From Master Side\r\n")
+    }
+
+    @Test func aFullQueueDropsSilently() {
+        var fw = EchoFirmware(uartBaud: 115_200)
+        for _ in 0..<300 { fw.receive(ArraySlice([UInt8](repeating: 0x42, count: 10))) }
+        #expect(fw.queue.count == 256)
+        #expect(fw.droppedQueueFull == 44)
+    }
+
+    @Test func aHaltedCoreFallsSilent() {
+        var fw = EchoFirmware(uartBaud: 0)
+        fw.faults = [HaltAfterMessages(after: 2, uartLine: "ASSERT ERROR \" len < 512 \"\r\n")]
+        for _ in 0..<4 { fw.receive(ArraySlice([UInt8](repeating: 0x43, count: 8))) }
+        let out = fw.service(now: 0)
+        let echoes = out.filter { if case .echo = $0 { return true } else { return false } }
+        #expect(echoes.count == 2)
+        #expect(out.last == .uart("ASSERT ERROR \" len < 512 \"\r\n"))
+        #expect(fw.halted)
+        fw.receive(ArraySlice([UInt8](repeating: 0x43, count: 8)))
+        #expect(fw.service(now: 1_000_000_000).isEmpty)
+    }
+}
+
+/// The simulated board behind a real pty, driven by the real runner and tty link.
+@Suite(.serialized) struct SimulatedBoardTests {
+    static func profile(hang: String = "1s") throws -> Profile {
+        try ConfigLoader.parseProfile(text: """
+        name: sim-test
+        report_interval: 500ms
+        link: {hang_timeout: \(hang), loss_timeout: 400ms, drain_timeout: 1s}
+        phases:
+          - {duration: 1500ms, rate: 40, size: 64, window: 2}
+        """, file: "inline.yaml")
+    }
+
+    @Test func theBoardEchoesThroughARealPtyWithTheUartCost() throws {
+        let board = SimulatedBoard(config: SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(100)))
+        board.start()
+        defer { board.stop() }
+        let path = try #require(board.waitUntilBooted(timeout: .seconds(5)))
+        let link = try TtyLink.open(path: path, timeout: .seconds(2))
+        defer { link.close() }
+        let sink = MemoryEventSink()
+        let runner = SoakRunner(profile: try Self.profile(), link: link, clock: MonotonicClock(), sink: sink,
+                                runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
+        let outcome = runner.run()
+        #expect(outcome.end.reason == .completed)
+        #expect(outcome.end.totals.sent == 60)
+        #expect(outcome.end.totals.echoed == 60)
+        #expect(board.messagesProcessed == 60)
+        #expect(runner.totalLatency.valueAtPercentile(50) > 5_000, "about 8.7 ms of UART print per 64-byte message")
+    }
+
+    @Test func aHaltedM7IsAHang() throws {
+        let board = SimulatedBoard(config: SimulatorConfig(uartBaud: 0, bootTime: .milliseconds(0)),
+                                   faults: [HaltAfterMessages(after: 10)])
+        board.start()
+        defer { board.stop() }
+        let path = try #require(board.waitUntilBooted(timeout: .seconds(5)))
+        let link = try TtyLink.open(path: path, timeout: .seconds(2))
+        defer { link.close() }
+        let sink = MemoryEventSink()
+        let runner = SoakRunner(profile: try Self.profile(hang: "600ms"), link: link, clock: MonotonicClock(), sink: sink,
+                                runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
+        let outcome = runner.run()
+        #expect(outcome.end.reason == .linkFailed)
+        #expect(outcome.hangs == 1)
+        #expect(outcome.end.totals.echoed == 10)
+        #expect(outcome.end.totals.lost == 0, "losses after the last echo died with the link")
+        #expect(sink.events.contains { $0.type == .hang })
+    }
+
+    @Test func powerOffIsAHangupForTheTester() throws {
+        let board = SimulatedBoard(config: SimulatorConfig(uartBaud: 0, bootTime: .milliseconds(0)))
+        board.start()
+        let path = try #require(board.waitUntilBooted(timeout: .seconds(5)))
+        let link = try TtyLink.open(path: path, timeout: .seconds(2))
+        defer { link.close() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { board.stop() }
+        let sink = MemoryEventSink()
+        let runner = SoakRunner(profile: try Self.profile(hang: "5s"), link: link, clock: MonotonicClock(), sink: sink,
+                                runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
+        let outcome = runner.run()
+        #expect(outcome.linkLosses == 1)
+        #expect(outcome.end.reason == .linkFailed)
+        #expect(sink.events.contains { $0.type == .linkLost })
+    }
+}
