@@ -62,6 +62,9 @@ public struct IntervalSnapshot: Codable, Sendable, Equatable {
     public var outstanding: Int
     /// Latencies of this interval in microseconds: [value, count] pairs, HdrHistogram buckets.
     public var latencyMicros: [[UInt64]]
+    /// How late scheduled sends left (actual minus due), microseconds, same encoding. Empty at
+    /// rate `max`. Includes waits for a full window: it is the schedule the link really saw.
+    public var scheduleLagMicros: [[UInt64]]?
     /// Anomalies of this interval counted but not listed as events of their own.
     public var anomaliesNotListed: UInt64
 }

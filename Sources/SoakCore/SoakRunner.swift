@@ -28,6 +28,10 @@ public final class SoakRunner {
     private var sendBuffer = [UInt8](repeating: 0, count: FrameCodec.maxFrameSize)
     private var pendingLength = 0
     private var pendingOffset = 0
+    /// When the message being written was due, if it had a due time (a fixed rate or a burst).
+    private var pendingDue: UInt64?
+    /// How late each scheduled send left, this interval, in microseconds.
+    private var scheduleLag: LatencyHistogram = EchoVerifier.makeHistogram()
     private var hangs = 0
     private var linkLosses = 0
     private var nextInterval: UInt64 = 0
@@ -121,6 +125,7 @@ public final class SoakRunner {
                         guard verifier.outstanding < window, now >= schedule.nextDue,
                               now < schedule.phaseEnd else { break }
                         let length = schedule.nextSize()
+                        pendingDue = schedule.hasTimetable ? schedule.nextDue : nil
                         let seq = UInt32(truncatingIfNeeded: verifier.nextSeq)
                         let encoding = schedule.phase.payload
                         let seed = profile.seed
@@ -138,6 +143,9 @@ public final class SoakRunner {
                             verifier.registerSent(length: pendingLength, at: at)
                             health.sent(at: at)
                             schedule.didSend(now: at)
+                            if let due = pendingDue {
+                                _ = scheduleLag.record(Swift.max(1, Swift.min((at &- Swift.min(due, at)) / 1000, EchoVerifier.highestLatencyMicros)))
+                            }
                             pendingLength = 0
                             now = at
                         }
@@ -247,12 +255,14 @@ public final class SoakRunner {
     private func emitInterval(at: UInt64, phase: String) {
         var snap = IntervalSnapshot(phase: phase, seconds: Double(at &- lastIntervalAt) / 1e9,
                                     totals: verifier.counters, outstanding: verifier.outstanding, latencyMicros: [],
+                                    scheduleLagMicros: scheduleLag.sparseBuckets,
                                     anomaliesNotListed: anomaliesNotListed)
         anomaliesNotListed = 0
         anomalyEvents = 0
         snap.latencyMicros = verifier.latency.sparseBuckets
         totalLatency.add(verifier.latency)
         verifier.resetIntervalLatency()
+        scheduleLag.reset()
         lastIntervalAt = at
         var e = event(.interval, at: at)
         e.interval = snap

@@ -49,6 +49,14 @@ public struct TrafficSchedule: Sendable {
         return changed
     }
 
+    /// True when messages have due times of their own (a fixed rate or bursts), so how late
+    /// they leave measures the sender; false at `max`, where each is due when the last left.
+    public var hasTimetable: Bool {
+        if phase.burst != nil { return true }
+        if case .perSecond = phase.rate { return true }
+        return false
+    }
+
     /// The time the next message is due (it may be in the past: send now).
     public var nextDue: UInt64 { due }
 

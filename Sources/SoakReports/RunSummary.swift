@@ -20,6 +20,8 @@ public struct RunSummary: Codable, Sendable {
     public var totals: Counters
     public var messagesPerSecond: Double
     public var latencyMicros: LatencySummary?
+    /// How late scheduled sends left their timetable (fixed rates and bursts only).
+    public var scheduleLagMicros: LatencySummary?
     public var failures: [FailureRecord]
     public var criteria: [CriterionResult]
     public var phases: [PhaseSummary]
@@ -63,6 +65,7 @@ public enum SummaryBuilder {
             throw Failure(description: "the timeline does not begin with a run_start event")
         }
         var total = EchoVerifier.makeHistogram()
+        var lag = EchoVerifier.makeHistogram()
         var phases: [PhaseSummary] = []
         var phaseHist = EchoVerifier.makeHistogram()
         var phaseStartTotals = Counters()
@@ -93,6 +96,7 @@ public enum SummaryBuilder {
                 if let s = e.interval {
                     lastTotals = s.totals
                     total.add(sparse: s.latencyMicros)
+                    lag.add(sparse: s.scheduleLagMicros ?? [])
                     phaseHist.add(sparse: s.latencyMicros)
                 }
             case .anomaly:
@@ -144,7 +148,7 @@ public enum SummaryBuilder {
             seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
             durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
             totals: lastTotals, messagesPerSecond: duration > 0 ? Double(lastTotals.echoed) / duration : 0,
-            latencyMicros: latencySummary(total), failures: failures, criteria: criteria, phases: phases,
+            latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), failures: failures, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
     }
 

@@ -12,6 +12,9 @@ public enum TextReport {
         if let l = s.latencyMicros {
             lines.append("  round trip: p50 \(CriteriaCheck.formatMicros(l.p50)), p99 \(CriteriaCheck.formatMicros(l.p99)), max \(CriteriaCheck.formatMicros(l.max))")
         }
+        if let g = s.scheduleLagMicros {
+            lines.append("  send lag behind schedule: p50 \(CriteriaCheck.formatMicros(g.p50)), p99 \(CriteriaCheck.formatMicros(g.p99)), max \(CriteriaCheck.formatMicros(g.max))")
+        }
         if t.strayBytes > 0 { lines.append("  \(t.strayBytes) stray bytes outside any frame") }
         for f in s.failures {
             lines.append("  \(f.kind.rawValue) at \(String(format: "%.3f", f.atSeconds)) s: \(f.reason)")
