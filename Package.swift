@@ -5,6 +5,7 @@ let package = Package(
     name: "rpmsg-soak",
     products: [
         .executable(name: "rpmsg-soak", targets: ["rpmsg-soak"]),
+        .library(name: "SoakCore", targets: ["SoakCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

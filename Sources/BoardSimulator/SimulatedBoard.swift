@@ -4,43 +4,100 @@ import SoakCore
 import SoakLinux
 
 /// A simulated i.MX8M Plus running the echo firmware: its RPMsg tty and its M7 debug UART are
-/// real pseudo-terminals, so the tester (or any application) talks to it through the same
-/// system calls as to the board. Runs on a thread of its own.
+/// real pseudo-terminals, its kernel log a file in `/dev/kmsg` format, its power a switch (the
+/// API, or `power on|off|cycle` written to the `control` FIFO). Runs on a thread of its own.
+///
+/// In `directory` it keeps: `ttyRPMSG30` and `ttyM7UART` (links to the current ptys), `kmsg`
+/// (the kernel log) and `control` (a FIFO).
 public final class SimulatedBoard: @unchecked Sendable {
-    public let config: SimulatorConfig
-    private let lock = NSLock()
-    private var firmware: EchoFirmware
-    private var rpmsg: PseudoTerminal?
-    private var uart: PseudoTerminal?
-    private var thread: Thread?
-    private var running = false
-    private var finished = false
-    private let clock = MonotonicClock()
-    /// Where to link the tty and UART (`ttyRPMSG30`, `ttyM7UART`), for a person to find them.
-    private let linkDirectory: String?
-
-    public init(config: SimulatorConfig, faults: [FaultModel] = [], linkDirectory: String? = nil) {
-        self.config = config
-        firmware = EchoFirmware(uartBaud: config.uartBaud)
-        firmware.faults = faults
-        self.linkDirectory = linkDirectory
+    public struct Options: Sendable {
+        public var config: SimulatorConfig
+        public var seed: UInt64
+        public var directory: String?
+        /// Also write kernel records into the real /dev/kmsg (root only).
+        public var injectKmsg: Bool
+        public init(config: SimulatorConfig, seed: UInt64 = 1, directory: String? = nil, injectKmsg: Bool = false) {
+            self.config = config; self.seed = seed; self.directory = directory; self.injectKmsg = injectKmsg
+        }
     }
 
-    /// The RPMsg tty's path once the board has booted; nil before.
-    public var ttyPath: String? { lock.withLock { rpmsg.map { linkPath("ttyRPMSG30") ?? $0.slavePath } } }
-    /// The M7 debug UART's path once the board has booted.
-    public var uartPath: String? { lock.withLock { uart.map { linkPath("ttyM7UART") ?? $0.slavePath } } }
+    /// What the board is doing, for a person or a test.
+    public struct Status: Sendable {
+        public var powered: Bool
+        public var booted: Bool
+        public var mode: EchoFirmware.Mode?
+        public var powerCycles: Int
+        public var messagesProcessed: UInt64
+        public var kickFailures: UInt64
+        public var faults: [FaultSpec.Kind]
+    }
 
-    private func linkPath(_ name: String) -> String? { linkDirectory.map { "\($0)/\(name)" } }
+    public let options: Options
+    public var config: SimulatorConfig { options.config }
+    private let extraFaults: [FaultModel]
+    private let lock = NSLock()
+    private let clock = MonotonicClock()
+    private let startMono = MonotonicClock.read()
 
-    /// Powers the board on: after the boot time the tty appears and the firmware prints its banners.
+    // Shared with the board thread, under `lock`.
+    private var wantPower = true
+    private var alive = false
+    private var finished = false
+    private var firmware: EchoFirmware?
+    private var rpmsg: PseudoTerminal?
+    private var uart: PseudoTerminal?
+    private var powerCycles = 0
+    private var processedBefore: UInt64 = 0
+    private var faultsBefore: [FaultSpec.Kind] = []
+    private var thread: Thread?
+
+    public init(options: Options, faults: [FaultModel] = []) {
+        self.options = options
+        extraFaults = faults
+    }
+
+    public convenience init(config: SimulatorConfig, faults: [FaultModel] = [], linkDirectory: String? = nil) {
+        self.init(options: Options(config: config, directory: linkDirectory), faults: faults)
+    }
+
+    public var ttyPath: String? { lock.withLock { rpmsg.map { link("ttyRPMSG30") ?? $0.slavePath } } }
+    public var uartPath: String? { lock.withLock { uart.map { link("ttyM7UART") ?? $0.slavePath } } }
+    public var kernelLogPath: String? { link("kmsg") }
+    public var controlPath: String? { link("control") }
+    private func link(_ name: String) -> String? { options.directory.map { "\($0)/\(name)" } }
+
+    public var status: Status {
+        lock.withLock {
+            Status(powered: wantPower, booted: firmware != nil, mode: firmware?.mode, powerCycles: powerCycles,
+                   messagesProcessed: processedBefore + (firmware?.processed ?? 0), kickFailures: firmware?.kickFailures ?? 0,
+                   faults: faultsBefore + (firmware?.faultLog.map(\.kind) ?? []))
+        }
+    }
+    public var messagesProcessed: UInt64 { status.messagesProcessed }
+    public var droppedQueueFull: UInt64 { lock.withLock { firmware?.droppedQueueFull ?? 0 } }
+
+    /// Starts the board thread with power on: after the boot time the tty appears.
     public func start() {
-        lock.withLock { running = true }
+        if let dir = options.directory {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            if let c = controlPath { unlink(c); mkfifo(c, 0o622) }
+        }
+        lock.withLock { alive = true }
         let t = Thread { [self] in self.main() }
         t.name = "simulated-board"
         thread = t
         t.start()
     }
+
+    /// Ends the board thread; the board powers off (a hang-up for whoever has the tty open).
+    public func stop() {
+        lock.withLock { alive = false }
+        while thread != nil && !lock.withLock({ finished }) { usleep(2_000) }
+        if let c = controlPath { unlink(c) }
+    }
+
+    public func powerOn() { lock.withLock { wantPower = true } }
+    public func powerOff() { lock.withLock { wantPower = false } }
 
     /// Waits until the tty exists; returns its path, or nil after `timeout`.
     public func waitUntilBooted(timeout: SoakDuration) -> String? {
@@ -52,89 +109,163 @@ public final class SimulatedBoard: @unchecked Sendable {
         return ttyPath
     }
 
-    /// Powers off: the tty and UART vanish (a hang-up for whoever has them open).
-    public func stop() {
-        lock.withLock { running = false }
-        while !lock.withLock({ finished }) && thread != nil { usleep(2_000) }
-    }
+    // MARK: the board thread
 
-    public var messagesProcessed: UInt64 { lock.withLock { firmware.processed } }
-    public var droppedQueueFull: UInt64 { lock.withLock { firmware.droppedQueueFull } }
+    private var kernel: KernelLogSink?
+    private var bootAt: UInt64?
+    private var ttyBackAt: UInt64?
+    private var stallUntil: UInt64 = 0
+    private var pendingEcho: [UInt8] = []
+    private var controlFd: Int32 = -1
 
     private func main() {
-        defer { lock.withLock { finished = true } }
-        let bootDeadline = clock.now() &+ config.bootTime.nanoseconds
-        while clock.now() < bootDeadline {
-            guard lock.withLock({ running }) else { return }
-            usleep(2_000)
-        }
-        let tty: PseudoTerminal
-        let serial: PseudoTerminal
-        do {
-            tty = try PseudoTerminal()
-            serial = try PseudoTerminal()
-            serial.makeRaw()
-        } catch {
-            FileHandle.standardError.write(Data("simulated board: \(error)\n".utf8))
-            return
-        }
-        if let dir = linkDirectory {
-            for (name, target) in [("ttyRPMSG30", tty.slavePath), ("ttyM7UART", serial.slavePath)] {
-                let path = "\(dir)/\(name)"
-                unlink(path)
-                symlink(target, path)
-            }
-        }
-        lock.withLock {
-            rpmsg = tty
-            uart = serial
-        }
+        kernel = KernelLogSink(path: kernelLogPath, inject: options.injectKmsg, startMono: startMono)
+        if let c = controlPath { controlFd = open(c, O_RDWR | O_NONBLOCK | O_CLOEXEC) }
         defer {
-            lock.withLock {
-                tty.close()
-                serial.close()
-                rpmsg = nil
-                uart = nil
-            }
-            if let dir = linkDirectory {
-                unlink("\(dir)/ttyRPMSG30")
-                unlink("\(dir)/ttyM7UART")
-            }
+            powerDown()
+            if controlFd >= 0 { close(controlFd) }
+            lock.withLock { finished = true }
         }
-        emit(firmware.boot(), tty: tty, uart: serial)
-
         var readBuffer = [UInt8](repeating: 0, count: 4096)
-        var pendingEcho: [UInt8] = []
-        while lock.withLock({ running }) {
-            let now = clock.now()
-            var timeout: UInt64 = 20_000_000
-            if let due = lock.withLock({ firmware.nextDue }) {
-                timeout = due > now ? min(timeout, due - now) : 0
+        var controlBuffer = [UInt8](repeating: 0, count: 256)
+        while lock.withLock({ alive }) {
+            var now = clock.now()
+            readControl(&controlBuffer)
+            let (want, booted) = lock.withLock { (wantPower, firmware != nil) }
+            if want && !booted {
+                if bootAt == nil { bootAt = now &+ config.bootTime.nanoseconds }
+                if let at = bootAt, now >= at { boot(now: now) }
+            } else if !want && (booted || bootAt != nil) {
+                powerDown()
             }
-            let ready = tty.wait(forWrite: !pendingEcho.isEmpty, timeout: timeout)
-            if ready.readable {
-                let n = tty.readAvailable(into: &readBuffer)
-                if n > 0 { lock.withLock { firmware.receive(readBuffer[0..<n]) } }
-            }
-            let outputs = lock.withLock { firmware.service(now: clock.now()) }
-            for o in outputs {
-                switch o {
-                case .uart(let text): _ = serial.writeSome(ArraySlice(text.utf8))
-                case .echo(let bytes): pendingEcho.append(contentsOf: bytes)
+            if let back = ttyBackAt, now >= back, lock.withLock({ firmware != nil }) {
+                ttyBackAt = nil
+                if let tty = try? PseudoTerminal() {
+                    lock.withLock { rpmsg = tty }
+                    relink("ttyRPMSG30", tty.slavePath)
+                    handle(EchoFirmware.ttyBack(), now: now)
                 }
             }
-            if !pendingEcho.isEmpty {
+
+            var timeout: UInt64 = 20_000_000
+            if let due = lock.withLock({ firmware?.nextDue }) { timeout = due > now ? min(timeout, due - now) : 0 }
+            if stallUntil > now { timeout = min(timeout, stallUntil - now) }
+            if let b = bootAt, b > now { timeout = min(timeout, b - now) }
+            if let b = ttyBackAt, b > now { timeout = min(timeout, b - now) }
+
+            let tty = lock.withLock { rpmsg }
+            if let tty, stallUntil <= now {
+                let ready = tty.wait(forWrite: !pendingEcho.isEmpty, timeout: timeout)
+                if ready.readable {
+                    let n = tty.readAvailable(into: &readBuffer)
+                    now = clock.now()
+                    if n > 0, let out = lock.withLock({ firmware?.receive(readBuffer[0..<n], now: now) }) {
+                        handle(out, now: now)
+                    }
+                }
+            } else {
+                usleep(UInt32(min(timeout, 20_000_000) / 1000))
+            }
+            now = clock.now()
+            if let out = lock.withLock({ firmware?.service(now: now) }) { handle(out, now: now) }
+            if !pendingEcho.isEmpty, let tty = lock.withLock({ rpmsg }) {
                 let n = tty.writeSome(pendingEcho[...])
                 pendingEcho.removeFirst(n)
             }
         }
     }
 
-    private func emit(_ outputs: [EchoFirmware.Output], tty: PseudoTerminal, uart: PseudoTerminal) {
+    private func boot(now: UInt64) {
+        bootAt = nil
+        let cycle = lock.withLock { powerCycles }
+        var fw = EchoFirmware(uartBaud: config.uartBaud, heartbeat: config.heartbeat, faults: config.faults,
+                              seed: options.seed &+ UInt64(cycle) &* 0x9E37_79B9, powerOnAt: now)
+        fw.faults = extraFaults
+        guard let tty = try? PseudoTerminal(), let serial = try? PseudoTerminal() else {
+            FileHandle.standardError.write(Data("simulated board: cannot create its ptys\n".utf8))
+            return
+        }
+        serial.makeRaw()
+        relink("ttyRPMSG30", tty.slavePath)
+        relink("ttyM7UART", serial.slavePath)
+        let banners = fw.boot()
+        lock.withLock {
+            firmware = fw
+            rpmsg = tty
+            uart = serial
+        }
+        kernel?.record(level: 6, text: "remoteproc remoteproc0: imx-rproc is available", at: now)
+        handle(banners, now: now)
+    }
+
+    private func powerDown() {
+        bootAt = nil
+        ttyBackAt = nil
+        stallUntil = 0
+        pendingEcho.removeAll()
+        lock.withLock {
+            if let fw = firmware {
+                processedBefore += fw.processed
+                faultsBefore += fw.faultLog.map(\.kind)
+                powerCycles += 1
+            }
+            firmware = nil
+            rpmsg?.close()
+            uart?.close()
+            rpmsg = nil
+            uart = nil
+        }
+        if let dir = options.directory {
+            unlink("\(dir)/ttyRPMSG30")
+            unlink("\(dir)/ttyM7UART")
+        }
+    }
+
+    private func handle(_ outputs: [EchoFirmware.Output], now: UInt64) {
+        let (tty, serial) = lock.withLock { (rpmsg, uart) }
         for o in outputs {
             switch o {
-            case .uart(let text): _ = uart.writeSome(ArraySlice(text.utf8))
-            case .echo(let bytes): _ = tty.writeSome(bytes[...])
+            case .uart(let text): _ = serial?.writeSome(ArraySlice(text.utf8))
+            case .echo(let bytes): pendingEcho.append(contentsOf: bytes)
+            case .kernel(let level, let text): kernel?.record(level: level, text: text, at: now)
+            case .stall(let ns): stallUntil = max(stallUntil, now) &+ ns
+            case .hangup(let down):
+                pendingEcho.removeAll()
+                lock.withLock {
+                    tty?.close()
+                    rpmsg = nil
+                }
+                if let dir = options.directory { unlink("\(dir)/ttyRPMSG30") }
+                ttyBackAt = now &+ down
+            }
+        }
+    }
+
+    private func relink(_ name: String, _ target: String) {
+        guard let path = link(name) else { return }
+        let tmp = path + ".new"
+        unlink(tmp)
+        symlink(target, tmp)
+        rename(tmp, path)
+    }
+
+    /// `power on`, `power off`, `power cycle` (or just `on`, `off`, `cycle`), one per line.
+    private func readControl(_ buffer: inout [UInt8]) {
+        guard controlFd >= 0 else { return }
+        let n = buffer.withUnsafeMutableBytes { read(controlFd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return }
+        for line in String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init).filter { $0 != "power" }
+            switch words.first {
+            case "on": powerOn()
+            case "off": powerOff()
+            case "cycle":
+                powerOff()
+                // The board thread sees "off" on its next turn; power returns a moment later.
+                let offTime = words.dropFirst().first.flatMap(SoakDuration.parse) ?? .seconds(1)
+                DispatchQueue.global().asyncAfter(deadline: .now() + offTime.seconds) { [self] in self.powerOn() }
+            default:
+                FileHandle.standardError.write(Data("simulated board: unknown control command '\(line)'\n".utf8))
             }
         }
     }

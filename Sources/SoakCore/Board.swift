@@ -31,10 +31,17 @@ public struct SimulatorConfig: Sendable, Codable, Equatable {
     public var uartBaud: Int
     /// Time from power-on until the RPMsg tty exists.
     public var bootTime: SoakDuration
+    /// A firmware task printing `[M7] heartbeat N` this often (the plain NXP example prints
+    /// nothing between messages). It goes on in kick-alive and stops when the core halts.
+    public var heartbeat: SoakDuration?
+    /// Faults and their mean times between faults.
+    public var faults: [FaultSpec]
 
-    public init(uartBaud: Int, bootTime: SoakDuration) {
+    public init(uartBaud: Int, bootTime: SoakDuration, heartbeat: SoakDuration? = nil, faults: [FaultSpec] = []) {
         self.uartBaud = uartBaud
         self.bootTime = bootTime
+        self.heartbeat = heartbeat
+        self.faults = faults
     }
 
     public static let `default` = SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(0))

@@ -169,10 +169,24 @@ public enum ConfigLoader {
             guard device == LinkConfig.simulatorDevice else {
                 throw root.keyError("simulator", "only a board whose link.device is 'sim' takes simulator settings")
             }
-            let sm = try s.mapping(allowed: ["uart_baud", "boot_time"])
+            let sm = try s.mapping(allowed: ["uart_baud", "boot_time", "heartbeat", "faults"])
             var cfg = SimulatorConfig.default
             if let b = sm.optional("uart_baud") { cfg.uartBaud = try b.int(0...4_000_000, what: "a baud rate (0: printing costs no time)") }
             if let b = sm.optional("boot_time") { cfg.bootTime = try b.duration(allowZero: true) }
+            if let b = sm.optional("heartbeat") { cfg.heartbeat = try b.duration() }
+            if let f = sm.optional("faults") {
+                for item in try f.sequence() {
+                    let fm = try item.mapping(allowed: ["kind", "mtbf", "down", "spike"])
+                    let kindNode = try fm.required("kind")
+                    guard let kind = FaultSpec.Kind(rawValue: try kindNode.string()) else {
+                        throw kindNode.error("unknown fault; expected one of: \(FaultSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    var spec = FaultSpec(kind: kind, mtbf: try fm.required("mtbf").duration())
+                    if let d = fm.optional("down") { spec.down = try d.duration() }
+                    if let d = fm.optional("spike") { spec.spike = try d.duration() }
+                    cfg.faults.append(spec)
+                }
+            }
             sim = cfg
         } else if device == LinkConfig.simulatorDevice {
             sim = .default

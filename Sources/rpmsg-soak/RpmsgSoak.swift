@@ -13,7 +13,7 @@ struct RpmsgSoak: ParsableCommand {
         3 infrastructure error (hardware unreachable), 130 interrupted (reports still written).
         """,
         version: version,
-        subcommands: [Run.self, Check.self, Report.self]
+        subcommands: [Run.self, Check.self, Report.self, Sim.self]
     )
 
     /// Usage errors exit 2, as every other configuration error does (ArgumentParser says 64).

@@ -16,7 +16,7 @@ struct SoakSession {
     let quiet: Bool
 
     func run() -> Int32 {
-        installSignalHandlers()
+        installStopHandlers()
         let wallStart = Date()
         let monoStart = MonotonicClock.read()
         let folder: String
@@ -42,7 +42,8 @@ struct SoakSession {
         do {
             let path: String
             if plan.board.isSimulated {
-                let sim = SimulatedBoard(config: plan.board.simulator ?? .default)
+                let sim = SimulatedBoard(options: .init(config: plan.board.simulator ?? .default, seed: plan.profile.seed,
+                                                        directory: "\(folder)/sim"))
                 sim.start()
                 simulator = sim
                 guard let p = sim.waitUntilBooted(timeout: plan.profile.link.openTimeout) else {
@@ -107,17 +108,19 @@ struct SoakSession {
         return "\(outDirectory)/\(name)"
     }
 
-    private func installSignalHandlers() {
-        signal(SIGPIPE, SIG_IGN)
-        let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
-        // A parent may have started us with these blocked (test runners, some CI agents):
-        // an overnight run must still stop cleanly when asked.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
+}
+
+/// SIGINT and SIGTERM set `stopRequested`; SIGPIPE is ignored.
+func installStopHandlers() {
+    signal(SIGPIPE, SIG_IGN)
+    let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGINT, handler)
+    signal(SIGTERM, handler)
+    // A parent may have started us with these blocked (test runners, some CI agents):
+    // an overnight run must still stop cleanly when asked.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
