@@ -11,11 +11,11 @@ public enum JUnitReport {
 
         // The link itself: hangs and hang-ups, with what was known when it failed.
         var linkBody = ""
-        if !s.failures.isEmpty {
-            let text = s.failures.map { f in
+        if !s.linkFailures.isEmpty {
+            let text = s.linkFailures.map { f in
                 "\(f.kind.rawValue) at \(fmt(f.atSeconds)) s (\(f.wall)) after \(f.messagesBefore) messages: \(f.reason)"
             }.joined(separator: "\n")
-            let first = s.failures[0]
+            let first = s.linkFailures[0]
             linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(escape(first.reason))\">\(escape(text))</failure>"
         } else if s.verdict == .incomplete {
             linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(escape(s.warnings.joined(separator: "\n")))</error>"

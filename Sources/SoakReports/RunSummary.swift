@@ -22,7 +22,8 @@ public struct RunSummary: Codable, Sendable {
     public var latencyMicros: LatencySummary?
     /// How late scheduled sends left their timetable (fixed rates and bursts only).
     public var scheduleLagMicros: LatencySummary?
-    public var failures: [FailureRecord]
+    /// Hangs and hang-ups of the link, in order. Failed criteria are under `criteria`.
+    public var linkFailures: [FailureRecord]
     public var criteria: [CriterionResult]
     public var phases: [PhaseSummary]
     public var anomalies: [String: UInt64]
@@ -148,7 +149,7 @@ public enum SummaryBuilder {
             seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
             durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
             totals: lastTotals, messagesPerSecond: duration > 0 ? Double(lastTotals.echoed) / duration : 0,
-            latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), failures: failures, criteria: criteria, phases: phases,
+            latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
     }
 

@@ -16,7 +16,7 @@ public enum TextReport {
             lines.append("  send lag behind schedule: p50 \(CriteriaCheck.formatMicros(g.p50)), p99 \(CriteriaCheck.formatMicros(g.p99)), max \(CriteriaCheck.formatMicros(g.max))")
         }
         if t.strayBytes > 0 { lines.append("  \(t.strayBytes) stray bytes outside any frame") }
-        for f in s.failures {
+        for f in s.linkFailures {
             lines.append("  \(f.kind.rawValue) at \(String(format: "%.3f", f.atSeconds)) s: \(f.reason)")
         }
         for c in s.criteria where !c.passed {

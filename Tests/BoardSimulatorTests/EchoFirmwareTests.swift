@@ -8,7 +8,7 @@ import Testing
 struct EchoFirmwareTests {
     @Test func writesAreCutInto256ByteMessagesEachEchoedAfterItsPrint() {
         var fw = EchoFirmware(uartBaud: 115_200)
-        fw.receive(ArraySlice([UInt8](repeating: 0x41, count: 300)))
+        _ = fw.receive(ArraySlice([UInt8](repeating: 0x41, count: 300)))
         #expect(fw.queue.map(\.count) == [256, 44])
         let first = fw.service(now: 0)
         guard case .uart(let line) = first.first else { Issue.record("no UART line"); return }
@@ -28,7 +28,7 @@ struct EchoFirmwareTests {
 
     @Test func aFullQueueDropsSilently() {
         var fw = EchoFirmware(uartBaud: 115_200)
-        for _ in 0..<300 { fw.receive(ArraySlice([UInt8](repeating: 0x42, count: 10))) }
+        for _ in 0..<300 { _ = fw.receive(ArraySlice([UInt8](repeating: 0x42, count: 10))) }
         #expect(fw.queue.count == 256)
         #expect(fw.droppedQueueFull == 44)
     }
@@ -36,13 +36,13 @@ struct EchoFirmwareTests {
     @Test func aHaltedCoreFallsSilent() {
         var fw = EchoFirmware(uartBaud: 0)
         fw.faults = [HaltAfterMessages(after: 2, uartLine: "ASSERT ERROR \" len < 512 \"\r\n")]
-        for _ in 0..<4 { fw.receive(ArraySlice([UInt8](repeating: 0x43, count: 8))) }
+        for _ in 0..<4 { _ = fw.receive(ArraySlice([UInt8](repeating: 0x43, count: 8))) }
         let out = fw.service(now: 0)
         let echoes = out.filter { if case .echo = $0 { return true } else { return false } }
         #expect(echoes.count == 2)
         #expect(out.last == .uart("ASSERT ERROR \" len < 512 \"\r\n"))
         #expect(fw.halted)
-        fw.receive(ArraySlice([UInt8](repeating: 0x43, count: 8)))
+        _ = fw.receive(ArraySlice([UInt8](repeating: 0x43, count: 8)))
         #expect(fw.service(now: 1_000_000_000).isEmpty)
     }
 }

@@ -46,7 +46,7 @@ import Testing
         #expect(failed.contains(expected.failed), "\(fault): failed criteria \(failed)")
         #expect(r.stdout.contains("FAILED \(expected.failed)"), "\(r.stdout)")
         if fault == "stop" || fault == "hangup" {
-            let failures = try #require(summary["failures"] as? [[String: Any]])
+            let failures = try #require(summary["link_failures"] as? [[String: Any]])
             #expect(failures.count == 1)
             #expect(failures.first?["kind"] as? String == (fault == "stop" ? "hang" : "link_lost"))
             #expect(summary["end_reason"] as? String == "link_failed")

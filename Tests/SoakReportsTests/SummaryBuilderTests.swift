@@ -21,7 +21,7 @@ struct SummaryBuilderTests {
         #expect(s.messagesPerSecond == 150)
         #expect(s.anomalies == ["out_of_order": 1])
         #expect(s.warnings.isEmpty)
-        #expect(s.failures.isEmpty)
+        #expect(s.linkFailures.isEmpty)
         #expect(s.criteria.allSatisfy { $0.passed })
         #expect(s.criteria.contains { $0.name == "latency_p99" })
 
@@ -108,9 +108,9 @@ struct SummaryBuilderTests {
         events.insert(hang, at: 6)
         let s = try SummaryBuilder.build(events: events)
         #expect(s.verdict == .failed)
-        #expect(s.failures.count == 1)
-        #expect(s.failures.first?.atSeconds == 18)
-        #expect(s.failures.first?.messagesBefore == 3_000)
+        #expect(s.linkFailures.count == 1)
+        #expect(s.linkFailures.first?.atSeconds == 18)
+        #expect(s.linkFailures.first?.messagesBefore == 3_000)
         #expect(s.criteria.filter { !$0.passed }.map(\.name) == ["hangs"])
     }
 

@@ -8,7 +8,8 @@ import Benchmark
 import SoakCore
 
 /// Wall clock and allocations, per message.
-let perMessage = Benchmark.Configuration(
+func perMessage() -> Benchmark.Configuration {
+    Benchmark.Configuration(
     metrics: [.wallClock, .throughput, .mallocCountTotal],
     timeUnits: .nanoseconds,
     warmupIterations: 10,
@@ -16,7 +17,8 @@ let perMessage = Benchmark.Configuration(
     maxDuration: .seconds(2),
     maxIterations: 10_000,
     thresholds: [.mallocCountTotal: .init(absolute: [.p100: 0])]
-)
+    )
+}
 
 /// 1,000 consecutive frames of `length` bytes starting at sequence number 0, laid end to end,
 /// as the echo firmware would send them back.
@@ -36,7 +38,7 @@ let benchmarks: @Sendable () -> Void = {
     let lossTimeout = SoakDuration.seconds(2)
 
     for length in [64, 496] {
-        Benchmark("FrameCodec.encode \(length) B", configuration: perMessage) { benchmark in
+        Benchmark("FrameCodec.encode \(length) B", configuration: perMessage()) { benchmark in
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameCodec.maxFrameSize, alignment: 8)
             defer { out.deallocate() }
             benchmark.startMeasurement()
@@ -54,7 +56,7 @@ let benchmarks: @Sendable () -> Void = {
     // (ingest: reassemble, header, CRC, ring lookup, latency), then the loss sweep (expire).
     // Each iteration starts a fresh verifier so the pre-encoded echoes (seq 0...999) match.
     let echoes64 = preEncoded(count: 1000, length: 64, payload: .binary, seed: seed)
-    Benchmark("EchoVerifier decode+verify 64 B", configuration: perMessage) { benchmark in
+    Benchmark("EchoVerifier decode+verify 64 B", configuration: perMessage()) { benchmark in
         var verifier = EchoVerifier(lossTimeout: lossTimeout)
         var t: UInt64 = 1_000_000_000
         echoes64.withUnsafeBytes { echoes in
@@ -72,7 +74,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // The latency histogram of one interval: a record per echo.
-    Benchmark("LatencyHistogram.record", configuration: perMessage) { benchmark in
+    Benchmark("LatencyHistogram.record", configuration: perMessage()) { benchmark in
         var histogram = EchoVerifier.makeHistogram()
         var state: UInt64 = seed
         var values = [UInt64](repeating: 0, count: 1000)
@@ -92,7 +94,7 @@ let benchmarks: @Sendable () -> Void = {
     // One verifier for the whole run, as in a soak: sequence numbers go on across iterations.
     var cycleVerifier = EchoVerifier(lossTimeout: lossTimeout)
     var cycleTime: UInt64 = 1_000_000_000
-    Benchmark("Cycle encode+send+echo+verify 64 B", configuration: perMessage) { benchmark in
+    Benchmark("Cycle encode+send+echo+verify 64 B", configuration: perMessage()) { benchmark in
         let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameCodec.maxFrameSize, alignment: 8)
         defer { frame.deallocate() }
         let sentBefore = cycleVerifier.counters.sent
@@ -116,7 +118,7 @@ let benchmarks: @Sendable () -> Void = {
     // window 16 on a fast link.
     var windowVerifier = EchoVerifier(lossTimeout: lossTimeout)
     var windowTime: UInt64 = 1_000_000_000
-    Benchmark("Cycle window 16, one read per 16 echoes, 64 B", configuration: perMessage) { benchmark in
+    Benchmark("Cycle window 16, one read per 16 echoes, 64 B", configuration: perMessage()) { benchmark in
         let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 64, alignment: 8)
         defer { batch.deallocate() }
         benchmark.startMeasurement()
