@@ -53,11 +53,19 @@ public struct SoakDuration: Hashable, Sendable, Comparable, CustomStringConverti
         return "\(ns)ns"
     }
 
+    /// On the timeline and in summaries a duration reads as a person writes it ("30s", "500ms").
     public init(from decoder: Decoder) throws {
-        nanoseconds = try decoder.singleValueContainer().decode(UInt64.self)
+        let c = try decoder.singleValueContainer()
+        if let ns = try? c.decode(UInt64.self) {
+            nanoseconds = ns
+        } else if let d = SoakDuration.parse(try c.decode(String.self)) {
+            self = d
+        } else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a duration")
+        }
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode(nanoseconds)
+        try c.encode(description)
     }
 }

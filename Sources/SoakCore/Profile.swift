@@ -25,7 +25,7 @@ public struct Phase: Sendable, Codable, Equatable {
     public var payload: PayloadEncoding
 }
 
-public enum Rate: Sendable, Codable, Equatable, CustomStringConvertible {
+public enum Rate: Sendable, Equatable, CustomStringConvertible {
     /// Messages per second, on an absolute schedule (no drift).
     case perSecond(Double)
     /// As fast as the window allows.
@@ -46,7 +46,7 @@ public struct Burst: Sendable, Codable, Equatable {
 }
 
 /// Sizes are whole frames on the wire (header, payload and CRC), as the M7 receives them.
-public enum SizeSpec: Sendable, Codable, Equatable, CustomStringConvertible {
+public enum SizeSpec: Sendable, Equatable, CustomStringConvertible {
     case fixed(Int)
     /// Cycled through in order.
     case list([Int])
@@ -106,4 +106,49 @@ public struct PassCriteria: Sendable, Codable, Equatable {
 
     public static let strict = PassCriteria(maxLost: 0, maxCorrupted: 0, maxDuplicated: 0, maxOutOfOrder: 0,
                                             maxHangs: 0, maxLatencyP99: nil, maxLatency: nil, minEchoed: 1)
+}
+
+/// As in the profile: a number of messages per second, or "max".
+extension Rate: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let r = try? c.decode(Double.self) { self = .perSecond(r); return }
+        guard try c.decode(String.self) == "max" else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a rate or 'max'")
+        }
+        self = .max
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .perSecond(let r): try c.encode(r)
+        case .max: try c.encode("max")
+        }
+    }
+}
+
+/// As in the profile: a number, a list, {uniform: {min, max}} or {sweep: {from, to, step}}.
+extension SizeSpec: Codable {
+    private struct Uniform: Codable { var min: Int; var max: Int }
+    private struct Sweep: Codable { var from: Int; var to: Int; var step: Int }
+    private struct Tagged: Codable { var uniform: Uniform?; var sweep: Sweep? }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let n = try? c.decode(Int.self) { self = .fixed(n); return }
+        if let l = try? c.decode([Int].self) { self = .list(l); return }
+        let t = try c.decode(Tagged.self)
+        if let u = t.uniform { self = .uniform(min: u.min, max: u.max); return }
+        if let s = t.sweep { self = .sweep(from: s.from, to: s.to, step: s.step); return }
+        throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a size")
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .fixed(let n): try c.encode(n)
+        case .list(let l): try c.encode(l)
+        case .uniform(let lo, let hi): try c.encode(Tagged(uniform: Uniform(min: lo, max: hi)))
+        case .sweep(let a, let b, let st): try c.encode(Tagged(sweep: Sweep(from: a, to: b, step: st)))
+        }
+    }
 }

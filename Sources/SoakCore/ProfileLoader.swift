@@ -17,14 +17,20 @@ public enum ConfigLoader {
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
+            var isDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+            let reason = !exists ? "no such file" : isDir.boolValue ? "is a directory, not a YAML file" : "cannot be read as UTF-8 text"
             throw ConfigError(file: path, line: 0, column: 0, key: "", message: reason)
         }
     }
 
     public static func parseProfile(text: String, file: String) throws(ConfigError) -> Profile {
-        let root = try YAMLReader.load(text: text, file: file)
-            .mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria"])
+        let doc = try YAMLReader.load(text: text, file: file)
+        if doc.isMapping, let m = try? doc.mapping(allowed: ["name", "description", "link", "simulator"]),
+           let device = m.optional("link").flatMap({ try? $0.mapping(allowed: ["device", "setup", "setup_timeout"]) })?.optional("device") {
+            throw device.error("this is a board file (it names a link device), not a profile: give it with --board")
+        }
+        let root = try doc.mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria"])
         let name = try root.required("name").string()
         let seed = try root.optional("seed")?.uint64() ?? 1
         let interval = try root.optional("report_interval")?.duration() ?? .seconds(10)

@@ -73,6 +73,9 @@ public final class SoakRunner {
         var reason = RunEnd.Reason.completed
         var detail: String?
         var drainUntil: UInt64?
+        /// Between phases: nothing is sent until the previous phase's echoes are in (or their
+        /// loss timeout passed), so each phase's counts are its own.
+        var settle: (until: UInt64, previous: Int)?
 
         loop: while true {
             var now = clock.now()
@@ -86,11 +89,17 @@ public final class SoakRunner {
                 if schedule.advancePhase(now: now) {
                     if schedule.isFinished {
                         drainUntil = now &+ profile.link.drainTimeout.nanoseconds
-                    } else if schedule.phaseIndex != before {
-                        emitInterval(at: now, phase: profile.phases[before].name)
-                        emitPhase(schedule.phaseIndex, at: now)
+                    } else if schedule.phaseIndex != before && settle == nil {
+                        settle = (now &+ profile.link.lossTimeout.nanoseconds, before)
                     }
                 }
+            }
+            if let s = settle, verifier.outstanding == 0 || now >= s.until {
+                verifier.expire(now: now)
+                flushAnomalies()
+                emitInterval(at: now, phase: profile.phases[s.previous].name)
+                if !schedule.isFinished { emitPhase(schedule.phaseIndex, at: now) }
+                settle = nil
             }
             if let until = drainUntil, verifier.outstanding == 0 || now >= until {
                 verifier.expire(now: .max)
@@ -122,7 +131,7 @@ public final class SoakRunner {
                 let window = schedule.phase.window
                 while true {
                     if pendingLength == 0 {
-                        guard verifier.outstanding < window, now >= schedule.nextDue,
+                        guard settle == nil, verifier.outstanding < window, now >= schedule.nextDue,
                               now < schedule.phaseEnd else { break }
                         let length = schedule.nextSize()
                         pendingDue = schedule.hasTimetable ? schedule.nextDue : nil
@@ -167,6 +176,8 @@ public final class SoakRunner {
             if let d = verifier.nextExpiry { deadline = min(deadline, d) }
             if let until = drainUntil {
                 deadline = min(deadline, until)
+            } else if let s = settle {
+                deadline = min(deadline, s.until)
             } else {
                 deadline = min(deadline, schedule.phaseEnd)
                 if pendingLength == 0 && verifier.outstanding < schedule.phase.window {

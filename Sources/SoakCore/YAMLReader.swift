@@ -100,6 +100,10 @@ struct YAMLReader {
         if text.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
             throw error("a duration cannot be negative, found '\(text)'")
         }
+        if Double(text.trimmingCharacters(in: .whitespaces)) != nil && text != "0" {
+            // 500 could mean ms or s: a limit read the wrong way can never fail. Make it explicit.
+            throw error("a duration needs a unit (ms, s, m, h), found '\(text)'; write for example \(text)ms or \(text)s")
+        }
         guard let d = SoakDuration.parse(text) else {
             throw error("expected a duration such as 500ms, 30s, 5m or 12h, found \(found)")
         }

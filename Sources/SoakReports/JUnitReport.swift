@@ -22,7 +22,8 @@ public enum JUnitReport {
         } else if s.verdict == .error {
             linkBody = "<error type=\"infrastructure\" message=\"\(escape(s.endDetail ?? "the hardware could not be reached"))\"/>"
         } else if s.verdict == .interrupted {
-            linkBody = "<skipped message=\"interrupted: \(escape(s.endDetail ?? "stopped"))\"/>"
+            // Not a pass: a gate that reads only the JUnit must not go green on a cut-off run.
+            linkBody = "<error type=\"interrupted\" message=\"interrupted after \(fmt(s.durationSeconds)) s: \(escape(s.endDetail ?? "stopped"))\"/>"
         }
         cases.append(testcase(suite, "link stays up for \(fmt(s.durationSeconds)) s", s.durationSeconds, linkBody))
 

@@ -1,3 +1,4 @@
+import Foundation
 import SoakCore
 
 /// Everything the reports say about one run, derived from its timeline alone.
@@ -128,7 +129,7 @@ public enum SummaryBuilder {
         case nil:
             verdict = .incomplete
             reason = "crashed"
-            warnings.append("the timeline ends without run_end at \(lastT) s: the tester stopped unexpectedly; counts are as of the last snapshot")
+            warnings.append("the timeline ends without run_end at \(String(format: "%.3f", lastT)) s: the run is incomplete (the tester stopped unexpectedly); counts are as of the last snapshot")
         case .infrastructure?:
             verdict = .error
             reason = RunEnd.Reason.infrastructure.rawValue

@@ -7,9 +7,11 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a soak and write its reports.",
         discussion: """
-        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes),
-        summary.json, junit.xml and report.txt. The folder's path is printed first; --out/latest
-        points at the newest one.
+        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml and report.txt. The folder's path is printed first; --out/latest points at the newest one.
+
+        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed}. Durations need a unit: 500ms, 30s, 5m, 12h.
+
+        Exit status: 0 passed, 1 failed its criteria, 2 usage or configuration error, 3 infrastructure error, 130 interrupted (reports still written).
         """)
 
     @OptionGroup var config: ConfigOptions
@@ -36,6 +38,9 @@ struct Check: ParsableCommand {
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
+        if !plan.board.isSimulated && !FileManager.default.fileExists(atPath: plan.board.link.device) {
+            print("note: \(plan.board.link.device) does not exist on this machine now (a setup command or the board may create it)")
+        }
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
     }
 }
@@ -52,7 +57,8 @@ struct Report: ParsableCommand {
             let summary = try RunFolder.writeReports(directory: runDirectory)
             print(TextReport.render(summary))
             print("reports written to \(runDirectory)")
-            throw ExitCode(summary.verdict.exitCode)
+            // `report` itself was not interrupted: a cut-off run is simply not a pass.
+            throw ExitCode(summary.verdict == .interrupted ? 1 : summary.verdict.exitCode)
         } catch let e as ExitCode {
             throw e
         } catch {

@@ -9,8 +9,7 @@ struct RpmsgSoak: ParsableCommand {
         commandName: "rpmsg-soak",
         abstract: "Hardware-in-the-loop soak tester for the RPMsg link between Linux and the i.MX8M Plus Cortex-M7.",
         discussion: """
-        Exit status: 0 passed, 1 the soak failed its criteria, 2 usage or configuration error,
-        3 infrastructure error (hardware unreachable), 130 interrupted (reports still written).
+        Exit status: 0 passed, 1 the soak failed its criteria, 2 usage or configuration error, 3 infrastructure error (hardware unreachable), 130 interrupted (reports still written).
         """,
         version: version,
         subcommands: [Run.self, Check.self, Report.self, Sim.self]

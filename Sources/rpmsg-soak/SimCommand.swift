@@ -8,11 +8,11 @@ struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the simulated i.MX8M Plus on its own, for your own application (a Qt app, picocom).",
         discussion: """
-        Prints the paths of its RPMsg tty, its M7 debug UART, its kernel log (in /dev/kmsg record
-        format) and its control FIFO. Switch its power with
+        Prints the paths of its RPMsg tty, its M7 debug UART, its kernel log (in /dev/kmsg record format) and its control FIFO. Switch its power with:
             echo 'power cycle' > DIR/control      (also: power on, power off, power cycle 3s)
-        Faults: kick-halt, kick-alive, assert, hardfault, drop, corrupt, hangup, latency, each with
-        a mean time between faults, e.g. --faults kick-halt:mtbf=20s,corrupt:mtbf=5s,hangup:mtbf=1m:down=3s
+
+        Faults: kick-halt, kick-alive, assert, hardfault, drop, corrupt, hangup, latency, each with a mean time between faults, for example --faults kick-halt:mtbf=20s,corrupt:mtbf=5s,hangup:mtbf=1m:down=3s
+
         Runs until interrupted.
         """)
 

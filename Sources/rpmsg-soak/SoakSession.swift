@@ -25,8 +25,9 @@ struct SoakSession {
             folder = try makeRunFolder(start: wallStart)
             timeline = try TimelineWriter(path: "\(folder)/\(RunFolder.timelineName)")
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak: cannot create the run folder under \(outDirectory): \(error)\n".utf8))
-            return 3
+            let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+            FileHandle.standardError.write(Data("rpmsg-soak: --out \(outDirectory): cannot create a run folder there: \(reason)\n".utf8))
+            return 2
         }
         print("run folder: \(folder)")
         fflush(nil)
@@ -53,6 +54,9 @@ struct SoakSession {
             } else {
                 try SetupCommands.run(plan.board.link.setup, timeout: plan.board.link.setupTimeout)
                 path = plan.board.link.device
+                if access(path, F_OK) != 0 && plan.profile.link.openTimeout.nanoseconds > 0 {
+                    FileHandle.standardError.write(Data("rpmsg-soak: \(path) does not exist yet; waiting up to \(plan.profile.link.openTimeout) (link.open_timeout)\n".utf8))
+                }
             }
             link = try TtyLink.open(path: path, timeout: plan.profile.link.openTimeout)
             var e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(path) (raw, exclusive)")
@@ -78,7 +82,11 @@ struct SoakSession {
         timeline.sync()
         do {
             let summary = try RunFolder.writeReports(directory: folder)
-            print(quiet ? "\(summary.verdict.rawValue.uppercased()): \(folder)" : TextReport.render(summary))
+            print(quiet ? TextReport.verdictLine(summary) + "\n  \(folder)" : TextReport.render(summary))
+            if summary.verdict == .error || summary.verdict == .incomplete {
+                // CI logs often keep only stderr: say why there too.
+                FileHandle.standardError.write(Data("rpmsg-soak: \(TextReport.verdictLine(summary))\n".utf8))
+            }
             return summary.verdict.exitCode
         } catch {
             FileHandle.standardError.write(Data("rpmsg-soak: cannot write the reports in \(folder): \(error)\n".utf8))

@@ -23,8 +23,20 @@ enum Harness {
             ?? packageRoot.appendingPathComponent("Tests/EndToEndTests/Fixtures/\(name)").path
     }
 
+    /// One folder per test process, under which every test makes its own. Folders of earlier
+    /// test processes are removed: the newest stays for a person to look at after a failure.
+    static let tempRoot: String = {
+        let tmp = FileManager.default.temporaryDirectory.path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix("rpmsg-soak-tests-") {
+            if let pid = Int32(name.dropFirst("rpmsg-soak-tests-".count)), pid != getpid(), kill(pid, 0) != 0 {
+                try? FileManager.default.removeItem(atPath: "\(tmp)/\(name)")
+            }
+        }
+        return "\(tmp)/rpmsg-soak-tests-\(getpid())"
+    }()
+
     static func tempDir() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpmsg-soak-e2e-\(UUID().uuidString.prefix(8))").path
+        let dir = "\(tempRoot)/e2e-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }

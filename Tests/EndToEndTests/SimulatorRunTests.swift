@@ -25,6 +25,13 @@ import Testing
         #expect((latency["p50"] as? Int ?? 0) > 1000)
         #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
         #expect(FileManager.default.fileExists(atPath: "\(out)/latest/summary.json"))
+        // Phases settle before the next starts: each echo is counted in its own message's phase.
+        let phases = try #require(summary["phases"] as? [[String: Any]])
+        #expect(phases.map { $0["name"] as? String } == ["ping-pong", "bursts"])
+        for p in phases {
+            let t = try #require(p["totals"] as? [String: Int])
+            #expect(t["sent"] == t["echoed"] && (t["sent"] ?? 0) > 0, "\(p["name"] ?? ""): \(t)")
+        }
     }
 
     @Test func reportRebuildsTheSameSummaryFromTheTimeline() throws {

@@ -147,8 +147,10 @@ struct ConfigLoaderTests {
                 size: 64
             """,
              place: "file.yaml:3:3", key: "defaults.duration", says: "unknown key"),
-        Case(name: "duration too long to count in nanoseconds", text: onePhase(duration: "1e12"),
+        Case(name: "duration too long to count in nanoseconds", text: onePhase(duration: "1000000000000h"),
              place: "file.yaml:4:15", key: "phases[0].duration", says: "expected a duration"),
+        Case(name: "duration without a unit (500: ms or s?)", text: onePhase(duration: "500"),
+             place: "file.yaml:4:15", key: "phases[0].duration", says: "needs a unit"),
         Case(name: "rate too slow to schedule", text: onePhase(rate: "0.0000000001"),
              place: "file.yaml:5:11", key: "phases[0].rate", says: "rate below"),
         Case(name: "rate above a million", text: onePhase(rate: "2000000"),

@@ -67,7 +67,7 @@ struct JUnitReportTests {
     func otherVerdicts() throws {
         let runs: [(Event?, Verdict, String)] = [
             (nil, .incomplete, "<error type=\"incomplete\""),
-            (Fixture.runEnd(20, .interrupted, totals: Fixture.finalTotals, detail: "stopped by a signal"), .interrupted, "<skipped"),
+            (Fixture.runEnd(20, .interrupted, totals: Fixture.finalTotals, detail: "stopped by a signal"), .interrupted, "<error type=\"interrupted\""),
             (Fixture.runEnd(20, .infrastructure, totals: Fixture.finalTotals, detail: "no /dev/ttyRPMSG30"), .error, "<error type=\"infrastructure\""),
         ]
         for (end, verdict, marker) in runs {
