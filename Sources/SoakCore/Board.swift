@@ -5,6 +5,10 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     public var link: LinkConfig
     /// Present when the link device is `sim`: how the built-in simulated board behaves.
     public var simulator: SimulatorConfig?
+    /// The M7 debug UART, if watched.
+    public var uart: UartConfig?
+    /// The kernel log, if watched.
+    public var kernelLog: KernelLogConfig?
 
     public var isSimulated: Bool { link.device == LinkConfig.simulatorDevice }
 
@@ -12,7 +16,24 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     public static let builtInSimulator = BoardConfig(
         name: "sim", description: "built-in simulated i.MX8M Plus running the NXP string echo firmware",
         link: LinkConfig(device: LinkConfig.simulatorDevice, setup: [], setupTimeout: .seconds(30)),
-        simulator: .default)
+        simulator: .default,
+        uart: UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200),
+        kernelLog: KernelLogConfig(source: .sim, path: nil))
+}
+
+public struct UartConfig: Sendable, Codable, Equatable {
+    /// A tty path, or `sim` (the simulated board's UART), or nil when `match` finds it.
+    public var device: String?
+    /// udev properties the port must have (ID_SERIAL_SHORT, ID_USB_INTERFACE_NUM, ID_PATH, ...).
+    public var match: [String: String]?
+    public var baud: Int
+}
+
+public struct KernelLogConfig: Sendable, Codable, Equatable {
+    public enum Source: String, Sendable, Codable { case kmsg, file, sim, none }
+    public var source: Source
+    /// For `file`: the file to follow (one kmsg record or one plain line per line).
+    public var path: String?
 }
 
 public struct LinkConfig: Sendable, Codable, Equatable {

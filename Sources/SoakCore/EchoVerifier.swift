@@ -399,3 +399,28 @@ extension EchoVerifier {
     public mutating func resetIntervalLatency() { latency.reset() }
     public mutating func resetAnomaliesDropped() { anomaliesDropped = 0 }
 }
+
+extension EchoVerifier {
+    /// The last `count` messages sent, for the evidence of a failure (allocates: failures only).
+    public func recentFrames(count: Int, now: UInt64) -> [Evidence.Frame] {
+        var out: [Evidence.Frame] = []
+        let first = nextSeq > UInt64(count) ? nextSeq - UInt64(count) : 0
+        for seq in first..<nextSeq {
+            let slot = Int(seq & Self.ringMask)
+            guard ringSeq[slot] == seq else { continue }
+            let state: String
+            switch ringState[slot] {
+            case .outstanding: state = "outstanding"
+            case .echoed: state = "echoed"
+            case .lost: state = "lost"
+            case .corrupted: state = "corrupted"
+            case .unanswered: state = "unanswered"
+            case .empty: continue
+            }
+            out.append(Evidence.Frame(seq: seq, length: Int(ringLength[slot]),
+                                      sentAgo: Double(Int64(bitPattern: now &- ringSentAt[slot])) / 1e9, state: state,
+                                      latencyMicros: nil))
+        }
+        return out
+    }
+}

@@ -12,6 +12,10 @@ public struct Event: Codable, Sendable, Equatable {
         case hang
         case linkLost = "link_lost"
         case warning
+        /// A rule matched a UART line or kernel record (or a heartbeat went missing).
+        case finding
+        /// A UART or kernel-log source opened, went away, overran or may not be read.
+        case source
         case runEnd = "run_end"
     }
 
@@ -27,6 +31,7 @@ public struct Event: Codable, Sendable, Equatable {
     public var interval: IntervalSnapshot?
     public var anomaly: AnomalyRecord?
     public var failure: LinkFailure?
+    public var finding: Finding?
     public var end: RunEnd?
 
     public init(t: Double, wall: String, type: Kind, message: String? = nil) {
@@ -76,7 +81,11 @@ public struct AnomalyRecord: Codable, Sendable, Equatable {
 }
 
 public struct LinkFailure: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case hang, linkLost = "link_lost" }
+    public enum Kind: String, Codable, Sendable {
+        case hang, linkLost = "link_lost"
+        /// A rule with action `recover` fired (the kernel's kick failure, a firmware assert).
+        case finding
+    }
     public var kind: Kind
     public var reason: String
     /// Messages in flight when the failure was declared.
@@ -88,6 +97,8 @@ public struct LinkFailure: Codable, Sendable, Equatable {
     /// Seconds since the last echo arrived; nil when none ever did.
     public var sinceLastEcho: Double?
     public var messagesSinceStart: UInt64
+    /// What the UART and the kernel said around the failure, the last frames, and the diagnosis.
+    public var evidence: Evidence?
 }
 
 public struct RunEnd: Codable, Sendable, Equatable {

@@ -8,6 +8,15 @@ public struct Profile: Sendable, Codable, Equatable {
     public var criteria: PassCriteria
     /// How often a snapshot of counters and latency goes onto the timeline.
     public var reportInterval: SoakDuration
+    /// The profile's own rules, checked with the built-in ones (those named in `silence` are off).
+    public var rules: [Rule] = []
+    public var silence: [String] = []
+    public var heartbeat: HeartbeatRule?
+
+    /// Built-in rules less the silenced ones, then the profile's.
+    public var effectiveRules: [Rule] {
+        BuiltInRules.all.filter { !silence.contains($0.name) } + rules
+    }
 
     public var totalDuration: SoakDuration {
         SoakDuration(nanoseconds: phases.reduce(0) { $0 + $1.duration.nanoseconds })

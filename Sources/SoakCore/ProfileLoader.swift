@@ -30,7 +30,8 @@ public enum ConfigLoader {
            let device = m.optional("link").flatMap({ try? $0.mapping(allowed: ["device", "setup", "setup_timeout"]) })?.optional("device") {
             throw device.error("this is a board file (it names a link device), not a profile: give it with --board")
         }
-        let root = try doc.mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria"])
+        let root = try doc.mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria",
+                                             "rules", "silence", "heartbeat"])
         let name = try root.required("name").string()
         let seed = try root.optional("seed")?.uint64() ?? 1
         let interval = try root.optional("report_interval")?.duration() ?? .seconds(10)
@@ -44,8 +45,57 @@ public enum ConfigLoader {
             phases.append(try parsePhase(node, index: i, defaults: defaults))
         }
         let criteria = try parseCriteria(root.optional("criteria"))
-        return Profile(name: name, description: try root.optional("description")?.string(), seed: seed,
-                       phases: phases, link: link, criteria: criteria, reportInterval: interval)
+        var profile = Profile(name: name, description: try root.optional("description")?.string(), seed: seed,
+                              phases: phases, link: link, criteria: criteria, reportInterval: interval)
+        if let r = root.optional("rules") {
+            for item in try r.sequence() { profile.rules.append(try parseRule(item)) }
+        }
+        if let s = root.optional("silence") {
+            let known = Set(BuiltInRules.all.map(\.name))
+            for item in try s.sequence() {
+                let name = try item.string()
+                guard known.contains(name) else {
+                    throw item.error("no built-in rule is called '\(name)'; built-in rules: \(BuiltInRules.all.map(\.name).joined(separator: ", "))")
+                }
+                profile.silence.append(name)
+            }
+        }
+        if let h = root.optional("heartbeat") {
+            let hm = try h.mapping(allowed: ["pattern", "within"])
+            let p = try hm.required("pattern")
+            let pattern = try p.string()
+            if (try? NSRegularExpression(pattern: pattern)) == nil { throw p.error("the pattern does not compile as a regular expression") }
+            profile.heartbeat = HeartbeatRule(pattern: pattern, within: try hm.required("within").duration())
+        }
+        return profile
+    }
+
+    static func parseRule(_ node: YAMLReader) throws(ConfigError) -> Rule {
+        let m = try node.mapping(allowed: ["name", "source", "pattern", "class", "severity", "explain", "action"])
+        let name = try m.required("name").string()
+        var source: SourceLine.Source?
+        if let s = m.optional("source") {
+            let text = try s.string()
+            if text != "any" {
+                guard let v = SourceLine.Source(rawValue: text) else { throw s.error("expected uart, kernel or any, found '\(text)'") }
+                source = v
+            }
+        }
+        let p = try m.required("pattern")
+        let pattern = try p.string()
+        if (try? NSRegularExpression(pattern: pattern)) == nil { throw p.error("the pattern does not compile as a regular expression") }
+        var severity = Rule.Severity.error
+        if let s = m.optional("severity") {
+            guard let v = Rule.Severity(rawValue: try s.string()) else { throw s.error("expected info, warning, error or fatal") }
+            severity = v
+        }
+        var action = Rule.Action.record
+        if let a = m.optional("action") {
+            guard let v = Rule.Action(rawValue: try a.string()) else { throw a.error("expected record, fail or recover") }
+            action = v
+        }
+        return Rule(name: name, source: source, pattern: pattern, findingClass: try m.optional("class")?.string() ?? name,
+                    severity: severity, explanation: try m.optional("explain")?.string() ?? "matched rule \(name)", action: action)
     }
 
     static func parseLinkTimeouts(_ node: YAMLReader?) throws(ConfigError) -> LinkTimeouts {
@@ -156,7 +206,7 @@ public enum ConfigLoader {
     }
 
     public static func parseBoard(text: String, file: String) throws(ConfigError) -> BoardConfig {
-        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator"])
+        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log"])
         let name = try root.required("name").string()
         let linkNode = try root.required("link")
         let lm = try linkNode.mapping(allowed: ["device", "setup", "setup_timeout"])
@@ -197,6 +247,51 @@ public enum ConfigLoader {
         } else if device == LinkConfig.simulatorDevice {
             sim = .default
         }
-        return BoardConfig(name: name, description: try root.optional("description")?.string(), link: link, simulator: sim)
+        var board = BoardConfig(name: name, description: try root.optional("description")?.string(), link: link, simulator: sim)
+        if let u = root.optional("uart") {
+            let um = try u.mapping(allowed: ["device", "match", "baud"])
+            var uart = UartConfig(device: nil, match: nil, baud: 115_200)
+            if let d = um.optional("device") {
+                let dev = try d.string()
+                if dev == LinkConfig.simulatorDevice && device != LinkConfig.simulatorDevice {
+                    throw d.error("'sim' is the simulated board's UART; this board's link is not simulated")
+                }
+                if dev != LinkConfig.simulatorDevice && !dev.hasPrefix("/") { throw d.error("expected an absolute path such as /dev/ttyUSB2, or 'sim'") }
+                uart.device = dev
+            }
+            if let mt = um.optional("match") {
+                guard case .mapping(let pairs) = mt.node else { throw mt.error("expected udev properties, for example {ID_SERIAL_SHORT: FT4232H-1234, ID_USB_INTERFACE_NUM: \"02\"}") }
+                var props: [String: String] = [:]
+                for (k, v) in pairs { props[k.string ?? ""] = v.string ?? "" }
+                uart.match = props
+            }
+            if uart.device == nil && uart.match == nil { throw u.error("give the UART's device path or a udev match") }
+            if let b = um.optional("baud") {
+                let baud = try b.int(50...4_000_000, what: "a baud rate")
+                let standard = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600,
+                                1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000]
+                guard standard.contains(baud) else { throw b.error("\(baud) is not a standard baud rate") }
+                uart.baud = baud
+            }
+            board.uart = uart
+        } else if device == LinkConfig.simulatorDevice {
+            board.uart = UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200)
+        }
+        if let k = root.optional("kernel_log") {
+            let km = try k.mapping(allowed: ["source", "path"])
+            let s = try km.required("source")
+            guard let src = KernelLogConfig.Source(rawValue: try s.string()) else { throw s.error("expected kmsg, file, sim or none") }
+            var cfg = KernelLogConfig(source: src, path: try km.optional("path")?.string())
+            if src == .file && cfg.path == nil { throw k.error("source: file needs a path") }
+            if src == .sim && device != LinkConfig.simulatorDevice { throw s.error("'sim' is the simulated board's kernel log; this board's link is not simulated") }
+            if src != .file { cfg.path = nil }
+            board.kernelLog = cfg
+        } else {
+            // The local kernel log is the board's only when the tester runs on the board (an RPMsg tty
+            // is local); on a lab host driving a USB echo device it would be the host's own.
+            let source: KernelLogConfig.Source = device == LinkConfig.simulatorDevice ? .sim : device.contains("ttyRPMSG") ? .kmsg : .none
+            board.kernelLog = KernelLogConfig(source: source, path: nil)
+        }
+        return board
     }
 }

@@ -13,8 +13,28 @@ public final class SoakRunner {
         public var linkLosses: Int
     }
 
+    /// The M7 UART and kernel log as the runner sees them: lines queued by their readers'
+    /// threads, and where to keep them (uart.log, kernel.log).
+    public struct Watch {
+        public var inbox: LineInbox
+        public var uartWatched: Bool
+        public var kernelWatched: Bool
+        public var record: (SourceLine) -> Void
+        public init(inbox: LineInbox, uartWatched: Bool, kernelWatched: Bool, record: @escaping (SourceLine) -> Void = { _ in }) {
+            self.inbox = inbox; self.uartWatched = uartWatched; self.kernelWatched = kernelWatched; self.record = record
+        }
+    }
+
     let profile: Profile
     let link: Link
+    let watch: Watch?
+    let rules: RuleSet
+    private var heartbeat: (regex: NSRegularExpression, within: UInt64, lastSeen: UInt64, reported: Bool)?
+    /// Recent UART lines and kernel records, for the evidence of a failure.
+    private var recentLines: [SourceLine] = []
+    private var findings: [(at: UInt64, finding: Finding)] = []
+    private var recoverFinding: (at: UInt64, finding: Finding)?
+    static let evidenceWindow: UInt64 = 10_000_000_000
     let clock: SoakClock
     let sink: EventSink
     let shouldStop: () -> Bool
@@ -46,9 +66,14 @@ public final class SoakRunner {
     static let maxWait: UInt64 = 100_000_000
 
     public init(profile: Profile, link: Link, clock: SoakClock, sink: EventSink,
-                runStartMono: UInt64, runStartWall: Date, shouldStop: @escaping () -> Bool) {
+                runStartMono: UInt64, runStartWall: Date, watch: Watch? = nil, shouldStop: @escaping () -> Bool) {
         self.profile = profile
         self.link = link
+        self.watch = watch
+        rules = (try? RuleSet(profile.effectiveRules)) ?? ((try? RuleSet([])) ?? { fatalError("an empty rule set always compiles") }())
+        if let h = profile.heartbeat, let re = try? NSRegularExpression(pattern: h.pattern) {
+            heartbeat = (re, h.within.nanoseconds, runStartMono, false)
+        }
         self.clock = clock
         self.sink = sink
         self.shouldStop = shouldStop
@@ -117,7 +142,7 @@ public final class SoakRunner {
                 emitFailure(failure, at: now)
                 health.reset()
                 reason = .linkFailed
-                detail = failure.reason
+                detail = failure.evidence?.diagnosis ?? failure.reason
                 break
             }
             if now >= nextInterval {
@@ -193,6 +218,16 @@ public final class SoakRunner {
                     break
                 }
             }
+            processLines(now: clock.now())
+            if let r = recoverFinding {
+                let now = clock.now()
+                let failure = describeFailure(.finding, now: now, reason: "\(r.finding.source?.rawValue ?? "") \(r.finding.findingClass): \(r.finding.line ?? r.finding.explanation)")
+                emitFailure(failure, at: now)
+                health.reset()
+                reason = .linkFailed
+                detail = failure.evidence?.diagnosis ?? failure.reason
+                break
+            }
         }
 
         let endAt = clock.now()
@@ -203,6 +238,60 @@ public final class SoakRunner {
         e.end = end
         sink.emit(e)
         return Outcome(end: end, hangs: hangs, linkLosses: linkLosses)
+    }
+
+    /// Takes what the UART and kernel-log readers queued: keeps it for evidence and the logs,
+    /// applies the rules, and turns matches into findings on the timeline.
+    private func processLines(now: UInt64) {
+        guard let watch else { return }
+        if !watch.inbox.isEmpty {
+            let everEchoed = verifier.counters.echoed > 0
+            for item in watch.inbox.drain() {
+                switch item {
+                case .line(let line):
+                    watch.record(line)
+                    recentLines.append(line)
+                    if let h = heartbeat, line.source == .uart,
+                       h.regex.firstMatch(in: line.text, range: NSRange(location: 0, length: (line.text as NSString).length)) != nil {
+                        heartbeat?.lastSeen = line.at
+                        heartbeat?.reported = false
+                    }
+                    for f in rules.match(line, linkEverEchoed: everEchoed) { addFinding(f, at: line.at) }
+                case .notice(let source, let notice, let at):
+                    var e = event(.source, at: at)
+                    switch notice {
+                    case .opened(let what): e.message = "\(source.rawValue): opened \(what)"
+                    case .lost(let why):
+                        e.message = "\(source.rawValue): \(why)"
+                        addFinding(Finding(rule: "\(source.rawValue)-lost", findingClass: "\(source.rawValue)-lost", severity: .warning,
+                                           action: .record, source: source, explanation: "the \(source == .uart ? "M7 debug UART" : "kernel log") went away: \(why); it is reopened when it is back",
+                                           line: nil, details: nil), at: at)
+                    case .overrun(let missed):
+                        e.message = "kernel log overrun: \(missed) record(s) were overwritten before they were read"
+                        addFinding(Finding(rule: "kernel-log-overrun", findingClass: "kernel-log-overrun", severity: .warning, action: .record,
+                                           source: .kernel, explanation: e.message ?? "", line: nil, details: nil), at: at)
+                    case .permissionDenied(let why): e.message = "\(source.rawValue): \(why)"; e.type = .warning
+                    }
+                    sink.emit(e)
+                }
+            }
+            if recentLines.count > 4000 { recentLines.removeFirst(recentLines.count - 2000) }
+        }
+        if let h = heartbeat, !h.reported, now > h.lastSeen, now - h.lastSeen >= h.within, let pattern = profile.heartbeat?.pattern {
+            heartbeat?.reported = true
+            addFinding(Finding(rule: "heartbeat", findingClass: "uart-heartbeat-missing", severity: .warning, action: .record, source: .uart,
+                               explanation: "no UART line matching /\(pattern)/ for \(profile.heartbeat?.within ?? .seconds(0))",
+                               line: nil, details: nil), at: now)
+        }
+    }
+
+    private func addFinding(_ f: Finding, at: UInt64) {
+        findings.append((at, f))
+        if findings.count > 2000 { findings.removeFirst(1000) }
+        var e = event(.finding, at: at, message: "\(f.severity.rawValue) \(f.findingClass): \(f.explanation)")
+        e.finding = f
+        sink.emit(e)
+        if f.action == .recover && recoverFinding == nil { recoverFinding = (at, f) }
     }
 
     /// Reads until the link would block. Returns the reason when the link hung up.
@@ -233,18 +322,32 @@ public final class SoakRunner {
         let failure = describeFailure(.linkLost, now: now, reason: "\(link.path): \(why)")
         emitFailure(failure, at: now)
         health.reset()
-        return failure.reason
+        return failure.evidence?.diagnosis ?? failure.reason
     }
 
     /// Builds the failure record and settles the verifier: what was in flight is unanswered.
     private func describeFailure(_ kind: LinkFailure.Kind, now: UInt64, reason: String) -> LinkFailure {
+        processLines(now: now)
+        let frames = verifier.recentFrames(count: 16, now: now)
+        let window = recentLines.filter { $0.at &+ Self.evidenceWindow >= now }
+        let head: String
+        switch kind {
+        case .hang: head = "hang: \(reason)"
+        case .linkLost: head = "link lost: \(reason)"
+        case .finding: head = reason
+        }
+        let diagnosis = Diagnosis.explain(failure: head, at: now, lastEchoAt: health.lastEchoAt, lines: window, findings: findings,
+                                          uartWatched: watch?.uartWatched ?? false, kernelWatched: watch?.kernelWatched ?? false)
+        let evidence = Evidence(frames: frames, lines: window.suffix(200).map {
+            Evidence.Line(source: $0.source, offset: Double(Int64(bitPattern: $0.at &- now)) / 1e9, text: $0.text)
+        }, diagnosis: diagnosis)
         let inFlight = verifier.outstanding
         let lastSent = verifier.nextSeq > 0 ? verifier.nextSeq - 1 : nil
         let reclassified = verifier.abandonOutstanding()
         return LinkFailure(kind: kind, reason: reason, outstanding: inFlight, lostBeforeFailure: reclassified,
                     lastSeqSent: lastSent,
                     sinceLastEcho: health.lastEchoAt.map { Double(now &- $0) / 1e9 },
-                    messagesSinceStart: verifier.counters.sent)
+                    messagesSinceStart: verifier.counters.sent, evidence: evidence)
     }
 
     private func emitFailure(_ f: LinkFailure, at: UInt64) {

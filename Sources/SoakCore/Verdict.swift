@@ -5,6 +5,10 @@ public struct CriterionResult: Codable, Sendable, Equatable {
     public var observed: String
     public var passed: Bool
     public var message: String
+
+    public init(name: String, limit: String, observed: String, passed: Bool, message: String) {
+        self.name = name; self.limit = limit; self.observed = observed; self.passed = passed; self.message = message
+    }
 }
 
 public enum Verdict: String, Codable, Sendable {

@@ -13,10 +13,16 @@ public enum JUnitReport {
         var linkBody = ""
         if !s.linkFailures.isEmpty {
             let text = s.linkFailures.map { f in
-                "\(f.kind.rawValue) at \(fmt(f.atSeconds)) s (\(f.wall)) after \(f.messagesBefore) messages: \(f.reason)"
-            }.joined(separator: "\n")
+                var t = "\(f.kind.rawValue) at \(fmt(f.atSeconds)) s (\(f.wall)) after \(f.messagesBefore) messages: \(f.reason)"
+                if let d = f.diagnosis { t += "\ndiagnosis: \(d)" }
+                if let ev = f.evidence, !ev.lines.isEmpty {
+                    t += "\nUART and kernel lines around it (seconds relative to the failure):\n"
+                    t += ev.lines.suffix(40).map { "  " + String(format: "%+.3f", $0.offset) + " \($0.source.rawValue) \($0.text)" }.joined(separator: "\n")
+                }
+                return t
+            }.joined(separator: "\n\n")
             let first = s.linkFailures[0]
-            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(escape(first.reason))\">\(escape(text))</failure>"
+            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(escape(first.diagnosis ?? first.reason))\">\(escape(text))</failure>"
         } else if s.verdict == .incomplete {
             linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(escape(s.warnings.joined(separator: "\n")))</error>"
         } else if s.verdict == .error {

@@ -25,6 +25,9 @@ public struct RunSummary: Codable, Sendable {
     public var scheduleLagMicros: LatencySummary?
     /// Hangs and hang-ups of the link, in order. Failed criteria are under `criteria`.
     public var linkFailures: [FailureRecord]
+    /// What the rules found on the UART and in the kernel log (the first 500), and how often each class.
+    public var findings: [FindingRecord]
+    public var findingCounts: [String: UInt64]
     public var criteria: [CriterionResult]
     public var phases: [PhaseSummary]
     public var anomalies: [String: UInt64]
@@ -48,6 +51,20 @@ public struct FailureRecord: Codable, Sendable {
     public var wall: String
     public var reason: String
     public var messagesBefore: UInt64
+    /// One line: what the kernel and the M7 said around the failure, against the traffic.
+    public var diagnosis: String?
+    public var evidence: Evidence?
+}
+
+public struct FindingRecord: Codable, Sendable {
+    public var atSeconds: Double
+    public var wall: String
+    public var findingClass: String
+    public var severity: Rule.Severity
+    public var action: Rule.Action
+    public var source: SourceLine.Source?
+    public var explanation: String
+    public var line: String?
 }
 
 public struct PhaseSummary: Codable, Sendable {
@@ -73,6 +90,9 @@ public enum SummaryBuilder {
         var phaseStartTotals = Counters()
         var lastTotals = Counters()
         var failures: [FailureRecord] = []
+        var findingList: [FindingRecord] = []
+        var findingCounts: [String: UInt64] = [:]
+        var failingFindings: [String: UInt64] = [:]
         var anomalies: [String: UInt64] = [:]
         var end: RunEnd?
         var lastT = first.t
@@ -106,14 +126,24 @@ public enum SummaryBuilder {
             case .hang, .linkLost:
                 if let f = e.failure {
                     failures.append(FailureRecord(kind: f.kind, atSeconds: e.t, wall: e.wall, reason: f.reason,
-                                                  messagesBefore: f.messagesSinceStart))
+                                                  messagesBefore: f.messagesSinceStart, diagnosis: f.evidence?.diagnosis,
+                                                  evidence: f.evidence))
                 }
             case .warning:
                 if let m = e.message { warnings.append(m) }
             case .runEnd:
                 end = e.end
                 if let t = e.end?.totals { lastTotals = t }
-            case .runStart, .linkOpen:
+            case .finding:
+                if let f = e.finding {
+                    findingCounts[f.findingClass, default: 0] += 1
+                    if f.action != .record || f.severity == .fatal { failingFindings[f.findingClass, default: 0] += 1 }
+                    if findingList.count < 500 {
+                        findingList.append(FindingRecord(atSeconds: e.t, wall: e.wall, findingClass: f.findingClass, severity: f.severity,
+                                                         action: f.action, source: f.source, explanation: f.explanation, line: f.line))
+                    }
+                }
+            case .runStart, .linkOpen, .source:
                 break
             }
         }
@@ -121,8 +151,13 @@ public enum SummaryBuilder {
 
         let hangs = UInt64(failures.filter { $0.kind == .hang }.count)
         let losses = UInt64(failures.filter { $0.kind == .linkLost }.count)
-        let criteria = CriteriaCheck.evaluate(info.profile.criteria, totals: lastTotals, hangs: hangs,
+        var criteria = CriteriaCheck.evaluate(info.profile.criteria, totals: lastTotals, hangs: hangs,
                                               linkLosses: losses, latency: total)
+        let failing = failingFindings.values.reduce(0, +)
+        criteria.append(CriterionResult(
+            name: "findings", limit: "none that fail", observed: "\(failing)", passed: failing == 0,
+            message: failing == 0 ? "no UART or kernel finding fails the run"
+                : "\(failing) finding(s) fail the run: " + failingFindings.keys.sorted().map { "\($0) x\(failingFindings[$0] ?? 0)" }.joined(separator: ", ")))
         let verdict: Verdict
         let reason: String
         switch end?.reason {
@@ -150,7 +185,8 @@ public enum SummaryBuilder {
             seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
             durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
             totals: lastTotals, messagesPerSecond: duration > 0 ? Double(lastTotals.echoed) / duration : 0,
-            latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures, criteria: criteria, phases: phases,
+            latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures,
+            findings: findingList, findingCounts: findingCounts, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
     }
 

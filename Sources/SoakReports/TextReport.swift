@@ -24,7 +24,10 @@ public enum TextReport {
         }
         if t.strayBytes > 0 { lines.append("  \(t.strayBytes) stray bytes outside any frame") }
         for f in s.linkFailures {
-            lines.append("  \(f.kind.rawValue) at \(String(format: "%.3f", f.atSeconds)) s: \(f.reason)")
+            lines.append("  \(f.kind.rawValue) at \(String(format: "%.3f", f.atSeconds)) s: \(f.diagnosis ?? f.reason)")
+        }
+        if !s.findingCounts.isEmpty {
+            lines.append("  findings: " + s.findingCounts.keys.sorted().map { "\($0) x\(s.findingCounts[$0] ?? 0)" }.joined(separator: ", "))
         }
         for c in s.criteria where !c.passed && (s.verdict == .failed || s.verdict == .passed) {
             lines.append("  FAILED \(c.name): \(c.message)")

@@ -1,0 +1,73 @@
+/// Everything known around a link failure, and one line that says what most likely happened.
+public struct Evidence: Sendable, Codable, Equatable {
+    public struct Frame: Sendable, Codable, Equatable {
+        public var seq: UInt64
+        public var length: Int
+        /// Seconds before the failure it was sent.
+        public var sentAgo: Double
+        /// echoed, lost, corrupted, unanswered, outstanding.
+        public var state: String
+        public var latencyMicros: UInt64?
+    }
+    public struct Line: Sendable, Codable, Equatable {
+        public var source: SourceLine.Source
+        /// Seconds relative to the failure (negative: before).
+        public var offset: Double
+        public var text: String
+    }
+    public var frames: [Frame]
+    public var lines: [Line]
+    public var diagnosis: String
+}
+
+public enum Diagnosis {
+    /// The diagnosis line: what the kernel and the M7 said, and when, against the traffic.
+    public static func explain(failure: String, at: UInt64, lastEchoAt: UInt64?, lines: [SourceLine],
+                               findings: [(at: UInt64, finding: Finding)], uartWatched: Bool, kernelWatched: Bool) -> String {
+        var parts = [failure]
+        func ago(_ t: UInt64) -> String { seconds(Double(Int64(bitPattern: at &- t)) / 1e9) }
+        let sinceEcho = lastEchoAt ?? 0
+        let recent = findings.filter { $0.at + 10_000_000_000 >= sinceEcho }
+
+        let kick = recent.first { $0.finding.findingClass == "mailbox-kick-timeout" }
+        if let k = kick {
+            let vq = k.finding.details?["vq"] ?? "?"
+            if let e = lastEchoAt {
+                let dt = Double(Int64(bitPattern: k.at &- e)) / 1e9
+                parts.append("kick timeout on vq \(vq) \(seconds(abs(dt))) \(dt >= 0 ? "after" : "before") the last echo")
+            } else {
+                parts.append("kick timeout on vq \(vq) before any echo")
+            }
+        }
+        if let a = recent.first(where: { $0.finding.findingClass == "firmware-assert" }) { parts.append(a.finding.explanation) }
+        if recent.contains(where: { $0.finding.findingClass == "firmware-hardfault" }) { parts.append("the M7 took a HardFault") }
+        if recent.contains(where: { $0.finding.findingClass == "tty-removed" }) { parts.append("the kernel removed the RPMsg tty driver") }
+        if recent.contains(where: { $0.finding.findingClass == "remoteproc-crash" }) { parts.append("remoteproc detected an M7 crash") }
+
+        if uartWatched {
+            let uart = lines.filter { $0.source == .uart && $0.at <= at }
+            let halted = kick != nil || recent.contains { ["firmware-assert", "firmware-hardfault"].contains($0.finding.findingClass) }
+            if let last = uart.last {
+                let printingAfterEcho = lastEchoAt.map { e in uart.contains { $0.at > e &+ 50_000_000 } } ?? false
+                if printingAfterEcho && at - last.at < 2_000_000_000 {
+                    parts.append("UART still printing (last line \(ago(last.at)) before)" + (halted ? ": interrupt masked or starved" : ""))
+                } else {
+                    parts.append("UART silent since \(ago(last.at)) before" + (halted ? ": core halted or clock-gated" : ""))
+                }
+            } else {
+                parts.append("UART silent" + (halted ? ": core halted or clock-gated" : ""))
+            }
+        }
+        if !kernelWatched && !uartWatched {
+            parts.append("neither the M7 UART nor the kernel log was watched: name them in the board file (uart, kernel_log) for a diagnosis")
+        } else if kernelWatched && kick == nil && !lines.contains(where: { $0.source == .kernel && $0.at + 10_000_000_000 >= sinceEcho }) {
+            parts.append("no kernel message")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    static func seconds(_ s: Double) -> String {
+        if s < 1 { return "\(Int((s * 1000).rounded())) ms" }
+        return "\((s * 10).rounded() / 10) s"
+    }
+}
