@@ -24,7 +24,7 @@ int soak_tty_flags(int fd, unsigned int *iflag, unsigned int *oflag, unsigned in
     return 0;
 }
 
-int soak_tty_make_raw(int fd) {
+static int make_raw(int fd, int flush) {
     struct termios t;
     if (tcgetattr(fd, &t) != 0) return -1;
     cfmakeraw(&t);
@@ -34,8 +34,11 @@ int soak_tty_make_raw(int fd) {
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
     if (tcsetattr(fd, TCSANOW, &t) != 0) return -1;
-    return tcflush(fd, TCIOFLUSH);
+    return flush ? tcflush(fd, TCIOFLUSH) : 0;
 }
+
+int soak_tty_make_raw(int fd) { return make_raw(fd, 1); }
+int soak_tty_make_raw_keep_input(int fd) { return make_raw(fd, 0); }
 
 int soak_tty_make_cooked(int fd) {
     struct termios t;

@@ -3,15 +3,17 @@
 /// - Lines end at CR, LF or CR LF. A CR LF pair split across two reads is still one terminator
 ///   (no empty extra line). Empty lines are dropped unless `keepEmptyLines` is set.
 /// - ANSI/VT100 escape sequences are removed: CSI (`ESC [` parameters, intermediates, a final
-///   byte 0x40-0x7E), OSC (`ESC ]` ... BEL or `ESC \`) and two-byte sequences (`ESC` + one
-///   byte). A line terminator always ends a line, even inside an unfinished sequence.
+///   byte 0x40-0x7E), OSC (`ESC ]` ... BEL or `ESC \`), `ESC` + intermediates 0x20-0x2F + a
+///   final byte (`ESC ( B`) and two-byte sequences (`ESC` + one byte). A line terminator
+///   always ends a line, even inside an unfinished sequence.
 /// - NUL is dropped. TAB is kept. Other C0 control bytes and DEL become U+FFFD, as does invalid
-///   UTF-8 (decoded with replacement when the line is emitted).
-/// - A line is cut at `maxLength` bytes (of cleaned UTF-8; a multi-byte character is never
-///   split). The cut is emitted AS SOON AS the limit is reached, with `cutMarker` (" [cut]")
-///   appended; the rest of that line is discarded up to its terminator. So however long a line
-///   without a terminator is, the splitter holds at most `maxLength` bytes and gives at most one
-///   line for it.
+///   UTF-8 (validated as the bytes come: overlong forms, surrogates, stray continuation bytes,
+///   unfinished characters each give one U+FFFD).
+/// - A line is cut at `maxLength` bytes of the emitted UTF-8 text (before the marker; a
+///   multi-byte character is never split). The cut is emitted AS SOON AS the limit is reached,
+///   with `cutMarker` (" [cut]") appended; the rest of that line is discarded up to its
+///   terminator. So however long a line without a terminator is, the splitter holds at most
+///   `maxLength` bytes and gives at most one line for it.
 /// - Each line carries the timestamp of the read that delivered its first byte.
 ///
 /// Pure: no system calls. Not thread-safe (one splitter per reader thread).
@@ -25,7 +27,7 @@ public struct LineSplitter: Sendable {
     /// How many lines were cut at `maxLength` so far.
     public private(set) var cutLines: UInt64 = 0
 
-    private enum Escape: Sendable { case none, esc, csi, osc, oscEsc }
+    private enum Escape: Sendable { case none, esc, escIntermediate, csi, osc, oscEsc }
 
     private var buffer: [UInt8]
     private var lineStart: UInt64 = 0
@@ -33,6 +35,11 @@ public struct LineSplitter: Sendable {
     private var discarding = false
     private var lastWasCR = false
     private var escape: Escape = .none
+    private var pending: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+    private var pendingCount = 0
+    private var pendingNeed = 0
+    private var pendingLow: UInt8 = 0x80
+    private var pendingHigh: UInt8 = 0xBF
 
     public init(source: SourceLine.Source = .uart, maxLength: Int = LineSplitter.defaultMaxLength,
                 keepEmptyLines: Bool = false) {
@@ -76,6 +83,11 @@ public struct LineSplitter: Sendable {
     /// pending CR and an unfinished escape sequence.
     public mutating func flush() -> SourceLine? {
         defer { reset() }
+        if pendingNeed > 0 {  // an unfinished character at the end: U+FFFD (which may cut)
+            var cutLine: SourceLine?
+            replacement { cutLine = $0 }
+            if let cutLine { return cutLine }
+        }
         guard lineStarted, !discarding else { return nil }
         if buffer.isEmpty && !keepEmptyLines { return nil }
         return makeLine(cut: false)
@@ -88,6 +100,8 @@ public struct LineSplitter: Sendable {
         discarding = false
         lastWasCR = false
         escape = .none
+        pendingNeed = 0
+        pendingCount = 0
     }
 
     // MARK: - The byte machine
@@ -101,6 +115,7 @@ public struct LineSplitter: Sendable {
             endLine(at: at, emit)
             return
         }
+        if byte == 0x00 { return }  // NUL: dropped, as if never sent
         lastWasCR = false
         if !lineStarted {
             lineStarted = true
@@ -111,12 +126,17 @@ public struct LineSplitter: Sendable {
             break
         case .esc:
             switch byte {
-            case UInt8(ascii: "["): escape = .csi
-            case UInt8(ascii: "]"): escape = .osc
-            case 0x1B: escape = .esc
-            default: escape = .none
+            case UInt8(ascii: "["): escape = .csi; return
+            case UInt8(ascii: "]"): escape = .osc; return
+            case 0x1B: return
+            case 0x20...0x2F: escape = .escIntermediate; return
+            case 0x30...0x7E: escape = .none; return
+            default: escape = .none  // not an escape sequence: the byte is text (or a control)
             }
-            return
+        case .escIntermediate:
+            if byte >= 0x20 && byte <= 0x2F { return }
+            escape = .none
+            if byte >= 0x30 && byte <= 0x7E { return }
         case .csi:
             if byte >= 0x40 && byte <= 0x7E { escape = .none; return }
             if byte >= 0x20 && byte <= 0x3F { return }
@@ -131,32 +151,106 @@ public struct LineSplitter: Sendable {
             return
         }
         switch byte {
-        case 0x00:
-            return
         case 0x1B:
             escape = .esc
         case 0x09:
-            append(byte, emit)
+            text(byte, emit)
         case 0x01...0x1F, 0x7F:
-            append(0xEF, emit); append(0xBF, emit); append(0xBD, emit)  // U+FFFD
+            replacement(emit)
         default:
-            append(byte, emit)
+            text(byte, emit)
         }
     }
 
+    // MARK: - UTF-8, validated as it comes, so the buffer only ever holds whole valid characters
+
+    /// A byte of text: ASCII goes straight in; a multi-byte character is collected in `pending`
+    /// and goes in when complete; anything invalid becomes U+FFFD.
     @inline(__always)
-    private mutating func append(_ byte: UInt8, _ emit: (SourceLine) -> Void) {
-        if discarding { return }
-        if buffer.count < maxLength {
-            buffer.append(byte)
-            return
+    private mutating func text(_ byte: UInt8, _ emit: (SourceLine) -> Void) {
+        if pendingNeed > 0 {
+            if byte >= pendingLow && byte <= pendingHigh {
+                switch pendingCount {
+                case 1: pending.1 = byte
+                case 2: pending.2 = byte
+                default: pending.3 = byte
+                }
+                pendingCount += 1
+                pendingNeed -= 1
+                pendingLow = 0x80; pendingHigh = 0xBF
+                if pendingNeed == 0 {
+                    let (a, b, c, d) = pending
+                    switch pendingCount {
+                    case 2: commit(a, b, emit)
+                    case 3: commit(a, b, c, emit)
+                    default: commit(a, b, c, d, emit)
+                    }
+                    pendingCount = 0
+                }
+                return
+            }
+            replacement(emit)  // an unfinished character; then the byte on its own
         }
-        // The limit is reached: emit the kept part now, drop the rest up to the terminator.
-        trimIncompleteUTF8Tail()
+        switch byte {
+        case 0x00...0x7F: commit(byte, emit)
+        case 0xC2...0xDF: startCharacter(byte, need: 1, low: 0x80, high: 0xBF)
+        case 0xE0: startCharacter(byte, need: 2, low: 0xA0, high: 0xBF)
+        case 0xED: startCharacter(byte, need: 2, low: 0x80, high: 0x9F)
+        case 0xE1...0xEF: startCharacter(byte, need: 2, low: 0x80, high: 0xBF)
+        case 0xF0: startCharacter(byte, need: 3, low: 0x90, high: 0xBF)
+        case 0xF1...0xF3: startCharacter(byte, need: 3, low: 0x80, high: 0xBF)
+        case 0xF4: startCharacter(byte, need: 3, low: 0x80, high: 0x8F)
+        default: replacement(emit)
+        }
+    }
+
+    private mutating func startCharacter(_ lead: UInt8, need: Int, low: UInt8, high: UInt8) {
+        pending.0 = lead
+        pendingCount = 1
+        pendingNeed = need
+        pendingLow = low
+        pendingHigh = high
+    }
+
+    /// U+FFFD, ending an unfinished character first.
+    private mutating func replacement(_ emit: (SourceLine) -> Void) {
+        pendingNeed = 0
+        pendingCount = 0
+        commit(0xEF, 0xBF, 0xBD, emit)
+    }
+
+    @inline(__always)
+    private mutating func commit(_ a: UInt8, _ emit: (SourceLine) -> Void) {
+        guard room(for: 1, emit) else { return }
+        buffer.append(a)
+    }
+
+    private mutating func commit(_ a: UInt8, _ b: UInt8, _ emit: (SourceLine) -> Void) {
+        guard room(for: 2, emit) else { return }
+        buffer.append(a); buffer.append(b)
+    }
+
+    private mutating func commit(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ emit: (SourceLine) -> Void) {
+        guard room(for: 3, emit) else { return }
+        buffer.append(a); buffer.append(b); buffer.append(c)
+    }
+
+    private mutating func commit(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, _ emit: (SourceLine) -> Void) {
+        guard room(for: 4, emit) else { return }
+        buffer.append(a); buffer.append(b); buffer.append(c); buffer.append(d)
+    }
+
+    /// Whether `count` more bytes fit; when they do not, the kept part is emitted now as a cut
+    /// line and the rest of the line is dropped up to its terminator.
+    @inline(__always)
+    private mutating func room(for count: Int, _ emit: (SourceLine) -> Void) -> Bool {
+        if discarding { return false }
+        if buffer.count + count <= maxLength { return true }
         cutLines &+= 1
         emit(makeLine(cut: true))
         buffer.removeAll(keepingCapacity: true)
         discarding = true
+        return false
     }
 
     private mutating func endLine(at: UInt64, _ emit: (SourceLine) -> Void) {
@@ -166,6 +260,7 @@ public struct LineSplitter: Sendable {
             discarding = false
             escape = .none
         }
+        if pendingNeed > 0 { replacement(emit) }
         if discarding { return }
         if !lineStarted { lineStart = at }
         if buffer.isEmpty && !keepEmptyLines { return }
@@ -176,22 +271,5 @@ public struct LineSplitter: Sendable {
         var text = String(decoding: buffer, as: UTF8.self)
         if cut { text += Self.cutMarker }
         return SourceLine(source: source, at: lineStart, text: text)
-    }
-
-    /// Drops a multi-byte UTF-8 character left incomplete at the end of the buffer by the cut.
-    private mutating func trimIncompleteUTF8Tail() {
-        var i = buffer.count - 1
-        var continuation = 0
-        while i >= 0 && continuation < 3 && buffer[i] & 0xC0 == 0x80 { i -= 1; continuation += 1 }
-        guard i >= 0 else { return }
-        let lead = buffer[i]
-        let needed: Int
-        switch lead {
-        case 0xC2...0xDF: needed = 1
-        case 0xE0...0xEF: needed = 2
-        case 0xF0...0xF4: needed = 3
-        default: return
-        }
-        if continuation < needed { buffer.removeSubrange(i...) }
     }
 }

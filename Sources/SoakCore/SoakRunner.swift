@@ -34,6 +34,9 @@ public final class SoakRunner {
     private var recentLines: [SourceLine] = []
     private var findings: [(at: UInt64, finding: Finding)] = []
     private var recoverFinding: (at: UInt64, finding: Finding)?
+    private var firstEchoAt: UInt64?
+    /// Sources that have been open at least once: a UART missing at start is not "lost".
+    private var openedSources: Set<SourceLine.Source> = []
     static let evidenceWindow: UInt64 = 10_000_000_000
     let clock: SoakClock
     let sink: EventSink
@@ -245,7 +248,6 @@ public final class SoakRunner {
     private func processLines(now: UInt64) {
         guard let watch else { return }
         if !watch.inbox.isEmpty {
-            let everEchoed = verifier.counters.echoed > 0
             for item in watch.inbox.drain() {
                 switch item {
                 case .line(let line):
@@ -256,16 +258,20 @@ public final class SoakRunner {
                         heartbeat?.lastSeen = line.at
                         heartbeat?.reported = false
                     }
-                    for f in rules.match(line, linkEverEchoed: everEchoed) { addFinding(f, at: line.at) }
+                    // "Mid-run" by the line's own time: boot lines read late are still boot lines.
+                    let midRun = firstEchoAt.map { line.at > $0 } ?? false
+                    for f in rules.match(line, linkEverEchoed: midRun) { addFinding(f, at: line.at) }
                 case .notice(let source, let notice, let at):
                     var e = event(.source, at: at)
                     switch notice {
-                    case .opened(let what): e.message = "\(source.rawValue): opened \(what)"
+                    case .opened(let what):
+                        e.message = "\(source.rawValue): opened \(what)"
+                        openedSources.insert(source)
                     case .lost(let why):
                         e.message = "\(source.rawValue): \(why)"
-                        addFinding(Finding(rule: "\(source.rawValue)-lost", findingClass: "\(source.rawValue)-lost", severity: .warning,
+                        if openedSources.contains(source) { addFinding(Finding(rule: "\(source.rawValue)-lost", findingClass: "\(source.rawValue)-lost", severity: .warning,
                                            action: .record, source: source, explanation: "the \(source == .uart ? "M7 debug UART" : "kernel log") went away: \(why); it is reopened when it is back",
-                                           line: nil, details: nil), at: at)
+                                           line: nil, details: nil), at: at) }
                     case .overrun(let missed):
                         e.message = "kernel log overrun: \(missed) record(s) were overwritten before they were read"
                         addFinding(Finding(rule: "kernel-log-overrun", findingClass: "kernel-log-overrun", severity: .warning, action: .record,
@@ -304,6 +310,7 @@ public final class SoakRunner {
                 verifier.commit(count: n, at: at)
                 let progressAfter = verifier.counters.echoed &+ verifier.counters.corrupted
                 if progressAfter != progressBefore {
+                    if firstEchoAt == nil { firstEchoAt = at }
                     health.echoed(at: at, stillOutstanding: verifier.outstanding)
                 }
                 if verifier.hasAnomalies { flushAnomalies() }

@@ -14,6 +14,9 @@ public func describeErrno(_ e: Int32) -> String {
     case ENOTTY: name = "ENOTTY"
     case EPERM: name = "EPERM"
     case ETIME: name = "ETIME"
+    case EINVAL: name = "EINVAL"
+    case EISDIR: name = "EISDIR"
+    case EPIPE: name = "EPIPE"
     default: name = "errno \(e)"
     }
     return "\(String(cString: strerror(e))) (\(name))"

@@ -37,17 +37,25 @@ struct SoakSession {
                             seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
         timeline.emit(start)
 
+        // The simulated board boots first, so its UART reader opens at once and reads the boot
+        // banner before the first echo (a banner after it means the M7 rebooted).
         var simulator: SimulatedBoard?
         defer { simulator?.stop() }
+        var simTty: String?
+        if plan.board.isSimulated {
+            let sim = SimulatedBoard(options: .init(config: plan.board.simulator ?? .default, seed: plan.profile.seed,
+                                                    directory: "\(folder)/sim"))
+            sim.start()
+            simulator = sim
+            simTty = sim.waitUntilBooted(timeout: plan.profile.link.openTimeout)
+        }
+        let watch = startWatchers(folder: folder, monoStart: monoStart, timeline: timeline, wallStart: wallStart)
+        defer { for source in watch.sources { source.stop() } }
         let link: TtyLink
         do {
             let path: String
             if plan.board.isSimulated {
-                let sim = SimulatedBoard(options: .init(config: plan.board.simulator ?? .default, seed: plan.profile.seed,
-                                                        directory: "\(folder)/sim"))
-                sim.start()
-                simulator = sim
-                guard let p = sim.waitUntilBooted(timeout: plan.profile.link.openTimeout) else {
+                guard let p = simTty else {
                     throw LinkOpenError(device: "sim", reason: "the simulated board did not boot within \(plan.profile.link.openTimeout)")
                 }
                 path = p
@@ -71,11 +79,53 @@ struct SoakSession {
         }
 
         let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: timeline,
-                                runStartMono: monoStart, runStartWall: wallStart,
+                                runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
                                 shouldStop: { stopRequested.load(ordering: .relaxed) })
         _ = runner.run()
         link.close()
         return finish(folder: folder, timeline: timeline)
+    }
+
+    /// Starts the M7 UART and kernel-log readers the board file names (for the simulated
+    /// board: its UART pty and its kernel log file under `sim/` in the run folder).
+    private func startWatchers(folder: String, monoStart: UInt64, timeline: TimelineWriter, wallStart: Date)
+        -> (sources: [LineSource], runnerWatch: SoakRunner.Watch) {
+        let inbox = LineInbox()
+        var sources: [LineSource] = []
+        let board = plan.board
+        func warn(_ text: String) {
+            FileHandle.standardError.write(Data("rpmsg-soak: warning: \(text)\n".utf8))
+            var e = event(.warning, monoStart: monoStart, wallStart: wallStart, message: text)
+            e.message = text
+            timeline.emit(e)
+        }
+        if let uart = board.uart {
+            if uart.device == LinkConfig.simulatorDevice {
+                sources.append(SerialLineSource(path: "\(folder)/sim/ttyM7UART", baud: uart.baud))
+            } else if let d = uart.device {
+                sources.append(SerialLineSource(path: d, baud: uart.baud))
+            } else if let match = uart.match {
+                if case .failure(let e) = UdevMatch.uniqueDevnode(subsystem: "tty", properties: match) {
+                    warn("the M7 UART is not there yet: \(e); it is looked for again while the soak runs")
+                }
+                // Matched again at every reopen: an adapter that re-enumerates under another name is followed.
+                sources.append(SerialLineSource(match: match, baud: uart.baud))
+            }
+        }
+        switch board.kernelLog?.source {
+        case .sim?: sources.append(KmsgFileSource(path: "\(folder)/sim/kmsg", fromStart: true))
+        case .kmsg?: sources.append(KmsgSource())
+        case .file?: if let p = board.kernelLog?.path { sources.append(KmsgFileSource(path: p, fromStart: false)) }
+        case .none?, nil: break
+        }
+        for source in sources { source.start(into: inbox) }
+        let uartLog = LineLog(path: "\(folder)/uart.log", startMono: monoStart)
+        let kernelLog = LineLog(path: "\(folder)/kernel.log", startMono: monoStart)
+        let watch = SoakRunner.Watch(inbox: inbox, uartWatched: sources.contains { $0.source == .uart },
+                                     kernelWatched: sources.contains { $0.source == .kernel }) { line in
+            (line.source == .uart ? uartLog : kernelLog).append(line)
+        }
+        return (sources, watch)
     }
 
     private func finish(folder: String, timeline: TimelineWriter) -> Int32 {

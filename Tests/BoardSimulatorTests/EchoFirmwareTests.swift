@@ -73,7 +73,8 @@ struct EchoFirmwareTests {
         #expect(outcome.end.reason == .completed)
         #expect(outcome.end.totals.sent == 60)
         #expect(outcome.end.totals.echoed == 60)
-        #expect(board.messagesProcessed == 60)
+        // A pty keeps no write boundaries: two quick writes may reach the model as one rpmsg message.
+        #expect(board.messagesProcessed >= 30 && board.messagesProcessed <= 60)
         #expect(runner.totalLatency.valueAtPercentile(50) > 5_000, "about 8.7 ms of UART print per 64-byte message")
     }
 

@@ -16,6 +16,8 @@ int soak_tty_flags(int fd, unsigned int *iflag, unsigned int *oflag, unsigned in
 int soak_tty_clear_exclusive(int fd);
 /** cfmakeraw + no flow control + CLOCAL|CREAD + VMIN=1/VTIME=0, applied with TCSANOW, then TCIOFLUSH. */
 int soak_tty_make_raw(int fd);
+/** As soak_tty_make_raw but keeps what is already in the input queue (a UART's boot banner). */
+int soak_tty_make_raw_keep_input(int fd);
 /** Sets input and output speed (a plain number of baud: 9600, 115200, ...); -1 and EINVAL if unsupported. */
 int soak_tty_set_baud(int fd, unsigned int baud);
 /** posix_openpt(O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC), grantpt, unlockpt, ptsname_r. Returns the master fd or -1. */

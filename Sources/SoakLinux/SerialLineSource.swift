@@ -1,0 +1,250 @@
+import CPosix
+import Foundation
+import Glibc
+import SoakCore
+
+/// The M7 debug UART: a serial port read line by line on its own thread.
+///
+/// Opens `path` with open(2) O_RDONLY|O_NOCTTY|O_NONBLOCK|O_CLOEXEC, takes it exclusively
+/// (TIOCEXCL, as TtyLink does; root is not stopped by it), makes it raw 8N1 without flow
+/// control (soak_tty_make_raw_keep_input: what arrived before the open, a boot banner, is kept) and sets
+/// `baud` (soak_tty_set_baud). Then it polls (ppoll, 100 ms so `stop()` is prompt), reads,
+/// stamps each read with MonotonicClock.read() right after read(2) returns, and splits lines
+/// with `LineSplitter` (each line carries the time of the read that brought its first byte).
+///
+/// A hang-up (POLLHUP with nothing left to read, a zero read, EIO, ENODEV, any other read
+/// error) flushes the partial line, notices `.lost("<device>: <reason>")`, closes, and retries
+/// opening the same path every 250 ms; a path that is (again) openable — for example a symlink now
+/// pointing to a new pty — is the device back: `.opened(path)`. A path that cannot be opened at
+/// start notices `.lost("<path> does not exist")` (or the open error) once and keeps retrying.
+///
+/// With `log`, every line goes to that file (opened O_APPEND, created 0644) as
+/// `<seconds since logStartMono, 3 decimals> <text>` with one plain write(2) per line; the
+/// source's own notices go there too, as `<seconds> -- <what happened>`.
+public final class SerialLineSource: LineSource, @unchecked Sendable {
+    public let source: SourceLine.Source = .uart
+    public let path: String
+    public let baud: Int
+    public let maxLineLength: Int
+    public let logStartMono: UInt64
+    /// Why the log file could not be opened (nil when there is no log or it is open).
+    public let logError: String?
+
+    /// How long to wait between attempts to reopen a lost or missing port.
+    public static let reopenInterval: UInt64 = 250_000_000
+    /// The baud rates soak_tty_set_baud accepts.
+    public static let standardBauds: [Int] = [
+        1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 500_000, 576_000,
+        921_600, 1_000_000, 1_152_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000, 3_500_000, 4_000_000,
+    ]
+
+    private let logFD: Int32
+    private let match: (subsystem: String, properties: [String: String])?
+    private let lock = NSLock()
+    private var thread: ReaderThread?
+
+    /// - Parameters:
+    ///   - path: the tty (or a symlink to it), e.g. /dev/ttyUSB2.
+    ///   - baud: one of `standardBauds`; another value makes every open fail with EINVAL
+    ///     (reported as `.lost`).
+    ///   - log: a file to append every line to (uart.log in the run folder), or nil.
+    ///   - logStartMono: the monotonic time (ns) that is 0.000 in the log.
+    public convenience init(path: String, baud: Int = 115_200, log: String? = nil, logStartMono: UInt64 = 0,
+                            maxLineLength: Int = LineSplitter.defaultMaxLength) {
+        self.init(path: path, match: nil, baud: baud, log: log, logStartMono: logStartMono,
+                  maxLineLength: maxLineLength)
+    }
+
+    /// A port found by udev properties (a board file's `match:`, e.g. `ID_SERIAL_SHORT` and
+    /// `ID_USB_INTERFACE_NUM`), looked up again at every (re)open, so an adapter that comes back
+    /// under another name (ttyUSB2 → ttyUSB3) is still found. No match, or several, is reported
+    /// as `.lost(<why>)` and retried; `.opened(<device node>)` names the node found. `path` is
+    /// then a description of the match.
+    public convenience init(match properties: [String: String], subsystem: String = "tty", baud: Int = 115_200,
+                            log: String? = nil, logStartMono: UInt64 = 0,
+                            maxLineLength: Int = LineSplitter.defaultMaxLength) {
+        let described = properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        self.init(path: "udev \(subsystem) match \(described)", match: (subsystem, properties), baud: baud, log: log,
+                  logStartMono: logStartMono, maxLineLength: maxLineLength)
+    }
+
+    private init(path: String, match: (subsystem: String, properties: [String: String])?, baud: Int,
+                 log: String?, logStartMono: UInt64, maxLineLength: Int) {
+        self.path = path
+        self.match = match
+        self.baud = baud
+        self.maxLineLength = maxLineLength
+        self.logStartMono = logStartMono
+        if let log {
+            let fd = log.withCString { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
+            logFD = fd
+            logError = fd < 0 ? "cannot open \(log): \(describeErrno(errno))" : nil
+        } else {
+            logFD = -1
+            logError = nil
+        }
+    }
+
+    deinit {
+        stop()
+        if logFD >= 0 { close(logFD) }
+    }
+
+    /// Starts the reader thread (a second call while running does nothing).
+    public func start(into sink: LineSink) {
+        lock.withLock {
+            guard thread == nil else { return }
+            thread = ReaderThread(name: "uart \(path)") { [self] t in run(t, sink) }
+        }
+    }
+
+    /// Stops the reader: the partial line is delivered, the port closed; returns when the
+    /// thread has ended (within about 100 ms), after which the sink is not called again.
+    public func stop() {
+        let t = lock.withLock { () -> ReaderThread? in
+            defer { thread = nil }
+            return thread
+        }
+        t?.stop()
+    }
+
+    // MARK: - The reader thread
+
+    private func run(_ t: ReaderThread, _ sink: LineSink) {
+        var splitter = LineSplitter(source: .uart, maxLength: maxLineLength)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var fd: Int32 = -1
+        var device = path
+        var lostReported = false
+        let deliver: (SourceLine) -> Void = { line in
+            sink.line(line)
+            self.log(line.text, at: line.at)
+        }
+        func notice(_ n: SourceNotice, at: UInt64) {
+            sink.notice(.uart, n, at: at)
+            switch n {
+            case .opened(let what): log("-- opened \(what)", at: at)
+            case .lost(let why): log("-- lost: \(why)", at: at)
+            case .overrun(let missed): log("-- overrun: \(missed) missed", at: at)
+            case .permissionDenied(let why): log("-- permission denied: \(why)", at: at)
+            }
+        }
+        func hangUp(_ reason: String, at: UInt64) {
+            if let line = splitter.flush() { deliver(line) }
+            closePort(fd)
+            fd = -1
+            notice(.lost("\(device): \(reason)"), at: at)
+            lostReported = true
+        }
+        defer {
+            if let line = splitter.flush() { deliver(line) }
+            closePort(fd)
+        }
+
+        while !t.isStopping {
+            if fd < 0 {
+                switch openPort() {
+                case .success(let (opened, node)):
+                    fd = opened
+                    device = node
+                    splitter.reset()
+                    lostReported = false
+                    notice(.opened(node), at: MonotonicClock.read())
+                case .failure(let why):
+                    if !lostReported {
+                        notice(.lost(why.text), at: MonotonicClock.read())
+                        lostReported = true
+                    }
+                    if !t.sleep(Self.reopenInterval) { return }
+                    continue
+                }
+            }
+
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = soak_poll_ns(&p, 1, 100_000_000)
+            if ready <= 0 { continue }
+            let revents = Int32(p.revents)
+            let hungUp = revents & (Int32(POLLHUP) | Int32(POLLERR) | Int32(POLLNVAL)) != 0
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let at = MonotonicClock.read()
+            if n > 0 {
+                buffer.withUnsafeBytes {
+                    splitter.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: at, deliver)
+                }
+                continue
+            }
+            if n == 0 {
+                hangUp("end of file (the device went away)", at: at)
+                if !t.sleep(Self.reopenInterval) { return }
+                continue
+            }
+            let e = errno
+            if e == EINTR || e == EAGAIN {
+                if hungUp {
+                    hangUp("hang-up (POLLHUP)", at: at)
+                    if !t.sleep(Self.reopenInterval) { return }
+                }
+                continue
+            }
+            hangUp("read failed: \(describeErrno(e))", at: at)
+            if !t.sleep(Self.reopenInterval) { return }
+        }
+    }
+
+    private struct OpenFailure: Error { var text: String }
+
+    /// The udev lookup (when matching), open(2), isatty, TIOCEXCL, raw mode, baud; the fd and
+    /// the node opened, or why not.
+    private func openPort() -> Result<(Int32, String), OpenFailure> {
+        var path = self.path
+        if let match {
+            switch UdevMatch.uniqueDevnode(subsystem: match.subsystem, properties: match.properties) {
+            case .success(let node): path = node
+            case .failure(let why): return .failure(OpenFailure(text: why.text))
+            }
+        }
+        let fd = path.withCString { open($0, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) }
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { return .failure(OpenFailure(text: "\(path) does not exist")) }
+            return .failure(OpenFailure(text: "cannot open \(path): \(describeErrno(e))"))
+        }
+        func fail(_ what: String) -> Result<(Int32, String), OpenFailure> {
+            let e = errno
+            close(fd)
+            return .failure(OpenFailure(text: "\(path): \(what): \(describeErrno(e))"))
+        }
+        if isatty(fd) != 1 { return fail("not a tty") }
+        if soak_tty_set_exclusive(fd) != 0 { return fail("cannot take it exclusively (TIOCEXCL)") }
+        if soak_tty_make_raw_keep_input(fd) != 0 { return fail("cannot put it into raw mode") }
+        if baud <= 0 || soak_tty_set_baud(fd, UInt32(clamping: baud)) != 0 {
+            if baud <= 0 { errno = EINVAL }
+            return fail("cannot set \(baud) baud")
+        }
+        return .success((fd, path))
+    }
+
+    private func closePort(_ fd: Int32) {
+        guard fd >= 0 else { return }
+        _ = soak_tty_clear_exclusive(fd)
+        close(fd)
+    }
+
+    private func log(_ text: String, at: UInt64) {
+        guard logFD >= 0 else { return }
+        var line = secondsText(at, since: logStartMono)
+        line += " "
+        line += text
+        line += "\n"
+        let bytes = Array(line.utf8)
+        bytes.withUnsafeBytes { raw in
+            var rest = raw
+            while !rest.isEmpty {
+                let n = write(logFD, rest.baseAddress, rest.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            }
+        }
+    }
+}
