@@ -45,12 +45,15 @@ public enum Diagnosis {
         if recent.contains(where: { $0.finding.findingClass == "remoteproc-crash" }) { parts.append("remoteproc detected an M7 crash") }
 
         if uartWatched {
-            let uart = lines.filter { $0.source == .uart && $0.at <= at }
+            // Lines read up to a moment after the failure count: a UART that goes on printing
+            // shows itself only after the event that ended the link.
+            let uart = lines.filter { $0.source == .uart }
             let halted = kick != nil || recent.contains { ["firmware-assert", "firmware-hardfault"].contains($0.finding.findingClass) }
             if let last = uart.last {
                 let printingAfterEcho = lastEchoAt.map { e in uart.contains { $0.at > e &+ 50_000_000 } } ?? false
-                if printingAfterEcho && at - last.at < 2_000_000_000 {
-                    parts.append("UART still printing (last line \(ago(last.at)) before)" + (halted ? ": interrupt masked or starved" : ""))
+                if printingAfterEcho && last.at &+ 2_000_000_000 >= at {
+                    let when = last.at >= at ? "\(seconds(Double(last.at - at) / 1e9)) after" : "\(ago(last.at)) before"
+                    parts.append("UART still printing (last line \(when))" + (halted ? ": interrupt masked or starved" : ""))
                 } else {
                     parts.append("UART silent since \(ago(last.at)) before" + (halted ? ": core halted or clock-gated" : ""))
                 }

@@ -56,7 +56,7 @@ public final class LineInbox: LineSink, @unchecked Sendable {
         case line(SourceLine)
         case notice(SourceLine.Source, SourceNotice, at: UInt64)
     }
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var items: [Item] = []
     private let capacity: Int
     public private(set) var dropped: UInt64 = 0
@@ -73,7 +73,15 @@ public final class LineInbox: LineSink, @unchecked Sendable {
                 dropped += UInt64(capacity / 10 + 1)
             }
             items.append(item)
+            lock.signal()
         }
+    }
+
+    /// Waits until something is queued or `seconds` have passed.
+    public func wait(seconds: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        if items.isEmpty { _ = lock.wait(until: Date().addingTimeInterval(seconds)) }
     }
 
     /// Everything queued so far, oldest first.

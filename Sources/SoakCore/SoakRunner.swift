@@ -38,6 +38,10 @@ public final class SoakRunner {
     /// Sources that have been open at least once: a UART missing at start is not "lost".
     private var openedSources: Set<SourceLine.Source> = []
     static let evidenceWindow: UInt64 = 10_000_000_000
+    /// After a hang-up or a fatal finding, how long to keep listening to the UART and the kernel
+    /// before the diagnosis: the kernel line of a removed tty, or a UART that goes on printing,
+    /// come a moment after the event that ended the link.
+    static let evidenceSettle: UInt64 = 1_000_000_000
     let clock: SoakClock
     let sink: EventSink
     let shouldStop: () -> Bool
@@ -334,6 +338,16 @@ public final class SoakRunner {
 
     /// Builds the failure record and settles the verifier: what was in flight is unanswered.
     private func describeFailure(_ kind: LinkFailure.Kind, now: UInt64, reason: String) -> LinkFailure {
+        if kind != .hang, let watch {
+            let until = now &+ Self.evidenceSettle
+            var turns = 0
+            while clock.now() < until && turns < 200 {
+                let left = Double(until &- clock.now()) / 1e9
+                watch.inbox.wait(seconds: max(0.001, min(left, 0.05)))
+                processLines(now: clock.now())
+                turns += 1
+            }
+        }
         processLines(now: now)
         let frames = verifier.recentFrames(count: 16, now: now)
         let window = recentLines.filter { $0.at &+ Self.evidenceWindow >= now }
