@@ -80,16 +80,17 @@ public struct EchoFirmware {
     }
 
     /// The banners the firmware prints when it starts, and what Linux logs as the channel comes up.
-    public func boot() -> [Output] {
-        [.uart(Self.bootBanner), .uart(Self.nameserviceBanner)] + Self.channelUp
+    public func boot(ttyDriverLoaded: Bool = true) -> [Output] {
+        [.uart(Self.bootBanner), .uart(Self.nameserviceBanner), .kernel(level: 6, text: "virtio_rpmsg_bus virtio0: rpmsg host is online")]
+            + (ttyDriverLoaded ? Self.channelUp : [])
     }
 
     static let channelUp: [Output] = [
-        .kernel(level: 6, text: "virtio_rpmsg_bus virtio0: rpmsg host is online"),
         .kernel(level: 6, text: "\(ttyDevice): new channel: 0x400 -> 0x1e!"),
         .kernel(level: 6, text: "\(ttyDevice): Install rpmsg tty driver!"),
     ]
-    static let channelDown: [Output] = [.kernel(level: 6, text: "\(ttyDevice): rpmsg tty driver is removed")]
+    public static let ttyDriverRemoved = "\(ttyDevice): rpmsg tty driver is removed"
+    static let channelDown: [Output] = [.kernel(level: 6, text: ttyDriverRemoved)]
 
     /// What Linux logs when the tty comes back after a hang-up.
     public static func ttyBack() -> [Output] { channelUp }

@@ -117,6 +117,8 @@ public final class SimulatedBoard: @unchecked Sendable {
     private var stallUntil: UInt64 = 0
     private var pendingEcho: [UInt8] = []
     private var controlFd: Int32 = -1
+    /// `modprobe` / `rmmod imx_rpmsg_tty` from the control FIFO, for the board thread.
+    private var driverRequest: Bool?
 
     private func main() {
         kernel = KernelLogSink(path: kernelLogPath, inject: options.injectKmsg, startMono: startMono)
@@ -137,6 +139,23 @@ public final class SimulatedBoard: @unchecked Sendable {
                 if let at = bootAt, now >= at { boot(now: now) }
             } else if !want && (booted || bootAt != nil) {
                 powerDown()
+            }
+            // Kept until the board has booted: a modprobe during boot takes effect once it is up.
+            if let load = lock.withLock({ () -> Bool? in
+                guard firmware != nil, let r = driverRequest else { return nil }
+                driverRequest = nil
+                return r
+            }) {
+                let present = lock.withLock { rpmsg != nil }
+                if load && !present, let tty = try? PseudoTerminal() {
+                    lock.withLock { rpmsg = tty }
+                    relink("ttyRPMSG30", tty.slavePath)
+                    handle(EchoFirmware.ttyBack(), now: now)
+                } else if !load && present {
+                    handle([.kernel(level: 6, text: EchoFirmware.ttyDriverRemoved)], now: now)
+                    lock.withLock { rpmsg?.close(); rpmsg = nil }
+                    if let dir = options.directory { unlink("\(dir)/ttyRPMSG30") }
+                }
             }
             if let back = ttyBackAt, now >= back, lock.withLock({ firmware != nil }) {
                 ttyBackAt = nil
@@ -181,14 +200,16 @@ public final class SimulatedBoard: @unchecked Sendable {
         var fw = EchoFirmware(uartBaud: config.uartBaud, heartbeat: config.heartbeat, faults: config.faults,
                               seed: options.seed &+ UInt64(cycle) &* 0x9E37_79B9, powerOnAt: now)
         fw.faults = extraFaults
-        guard let tty = try? PseudoTerminal(), let serial = try? PseudoTerminal() else {
-            FileHandle.standardError.write(Data("simulated board: cannot create its ptys\n".utf8))
+        guard let serial = try? PseudoTerminal() else {
+            FileHandle.standardError.write(Data("simulated board: cannot create its UART pty\n".utf8))
             return
         }
         serial.makeRaw()
-        relink("ttyRPMSG30", tty.slavePath)
         relink("ttyM7UART", serial.slavePath)
-        let banners = fw.boot()
+        let loaded = !config.ttyNeedsModprobe
+        let tty = loaded ? try? PseudoTerminal() : nil
+        if let tty { relink("ttyRPMSG30", tty.slavePath) }
+        let banners = fw.boot(ttyDriverLoaded: loaded)
         lock.withLock {
             firmware = fw
             rpmsg = tty
@@ -257,6 +278,8 @@ public final class SimulatedBoard: @unchecked Sendable {
         for line in String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n") {
             let words = line.split(separator: " ").map(String.init).filter { $0 != "power" }
             switch words.first {
+            case "modprobe" where words.dropFirst().first == "imx_rpmsg_tty": lock.withLock { driverRequest = true }
+            case "rmmod" where words.dropFirst().first == "imx_rpmsg_tty": lock.withLock { driverRequest = false }
             case "on": powerOn()
             case "off": powerOff()
             case "cycle":

@@ -57,6 +57,9 @@ public struct SimulatorConfig: Sendable, Codable, Equatable {
     public var heartbeat: SoakDuration?
     /// Faults and their mean times between faults.
     public var faults: [FaultSpec]
+    /// The tty driver is a module: `/dev/ttyRPMSG30` appears only after `modprobe imx_rpmsg_tty`
+    /// (written to the board's control FIFO, as a board file's setup command does).
+    public var ttyNeedsModprobe = false
 
     public init(uartBaud: Int, bootTime: SoakDuration, heartbeat: SoakDuration? = nil, faults: [FaultSpec] = []) {
         self.uartBaud = uartBaud

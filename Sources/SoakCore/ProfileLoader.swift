@@ -225,11 +225,16 @@ public enum ConfigLoader {
             guard device == LinkConfig.simulatorDevice else {
                 throw root.keyError("simulator", "only a board whose link.device is 'sim' takes simulator settings")
             }
-            let sm = try s.mapping(allowed: ["uart_baud", "boot_time", "heartbeat", "faults"])
+            let sm = try s.mapping(allowed: ["uart_baud", "boot_time", "heartbeat", "faults", "tty_needs_modprobe"])
             var cfg = SimulatorConfig.default
             if let b = sm.optional("uart_baud") { cfg.uartBaud = try b.int(0...4_000_000, what: "a baud rate (0: printing costs no time)") }
             if let b = sm.optional("boot_time") { cfg.bootTime = try b.duration(allowZero: true) }
             if let b = sm.optional("heartbeat") { cfg.heartbeat = try b.duration() }
+            if let b = sm.optional("tty_needs_modprobe") {
+                let text = try b.string()
+                guard let v = Bool(text) else { throw b.error("expected true or false, found '\(text)'") }
+                cfg.ttyNeedsModprobe = v
+            }
             if let f = sm.optional("faults") {
                 for item in try f.sequence() {
                     let fm = try item.mapping(allowed: ["kind", "mtbf", "down", "spike"])

@@ -9,11 +9,15 @@ public enum SetupCommands {
         public var description: String { "setup command '\(command)': \(reason)" }
     }
 
-    public static func run(_ commands: [String], timeout: SoakDuration) throws(Failure) {
+    /// `environment` is added to the tester's own (the simulated board's folder, for example).
+    public static func run(_ commands: [String], timeout: SoakDuration, environment: [String: String] = [:]) throws(Failure) {
         for command in commands {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", command]
+            if !environment.isEmpty {
+                p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             let errPipe = Pipe()
             p.standardError = errPipe
             p.standardOutput = FileHandle.nullDevice

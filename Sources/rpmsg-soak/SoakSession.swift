@@ -42,12 +42,21 @@ struct SoakSession {
         var simulator: SimulatedBoard?
         defer { simulator?.stop() }
         var simTty: String?
+        var simSetupError: Error?
         if plan.board.isSimulated {
             let sim = SimulatedBoard(options: .init(config: plan.board.simulator ?? .default, seed: plan.profile.seed,
                                                     directory: "\(folder)/sim"))
             sim.start()
             simulator = sim
-            simTty = sim.waitUntilBooted(timeout: plan.profile.link.openTimeout)
+            do {
+                // A simulated board's setup commands reach it through its control FIFO:
+                //   echo modprobe imx_rpmsg_tty > "$RPMSG_SOAK_SIM/control"
+                try SetupCommands.run(plan.board.link.setup, timeout: plan.board.link.setupTimeout,
+                                      environment: ["RPMSG_SOAK_SIM": "\(folder)/sim"])
+                simTty = sim.waitUntilBooted(timeout: plan.profile.link.openTimeout)
+            } catch {
+                simSetupError = error
+            }
         }
         let watch = startWatchers(folder: folder, monoStart: monoStart, timeline: timeline, wallStart: wallStart)
         defer { for source in watch.sources { source.stop() } }
@@ -55,8 +64,9 @@ struct SoakSession {
         do {
             let path: String
             if plan.board.isSimulated {
+                if let e = simSetupError { throw e }
                 guard let p = simTty else {
-                    throw LinkOpenError(device: "sim", reason: "the simulated board did not boot within \(plan.profile.link.openTimeout)")
+                    throw LinkOpenError(device: "sim", reason: "the simulated board did not boot, or its RPMsg tty did not appear, within \(plan.profile.link.openTimeout) (with simulator.tty_needs_modprobe the board file's setup must load the driver)")
                 }
                 path = p
             } else {

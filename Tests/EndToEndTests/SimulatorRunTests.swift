@@ -85,3 +85,24 @@ import Testing
         #expect(try Harness.junitSchemaProblem("\(try #require(r.runFolder))/junit.xml") == nil)
     }
 }
+
+/// The tty driver as a module: the tty exists only after the board file's setup command.
+@Suite(.serialized) struct ModprobeBoardTests {
+    @Test func theTtyAppearsOnlyAfterTheSetupCommand() throws {
+        let dir = Harness.tempDir()
+        let profile = "\(dir)/p.yaml"
+        try String(contentsOfFile: Harness.fixture("short.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "  drain_timeout: 2s", with: "  drain_timeout: 2s\n  open_timeout: 1s")
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        let withSetup = Harness.packageRoot.appendingPathComponent("profiles/boards/sim-modprobe.yaml").path
+        let ok = try Harness.run(["run", profile, "--board", withSetup, "--out", dir])
+        #expect(ok.status == 0, "\(ok.stdout)\n\(ok.stderr)")
+
+        let withoutSetup = "\(dir)/no-setup.yaml"
+        try "name: no-setup\nlink:\n  device: sim\nsimulator:\n  tty_needs_modprobe: true\n"
+            .write(toFile: withoutSetup, atomically: true, encoding: .utf8)
+        let missing = try Harness.run(["run", profile, "--board", withoutSetup, "--out", dir])
+        #expect(missing.status == 3, "\(missing.stdout)\n\(missing.stderr)")
+        #expect(missing.stderr.contains("did not boot") || missing.stdout.contains("did not boot"), "\(missing.stdout)")
+    }
+}
