@@ -124,7 +124,12 @@ struct SoakSession {
         }
         switch board.kernelLog?.source {
         case .sim?: sources.append(KmsgFileSource(path: "\(folder)/sim/kmsg", fromStart: true))
-        case .kmsg?: sources.append(KmsgSource())
+        case .kmsg?:
+            if access("/dev/kmsg", R_OK) != 0 {
+                warn("cannot read /dev/kmsg (\(String(cString: strerror(errno)))): the kernel log is not watched; run as root, set kernel.dmesg_restrict=0, or set kernel_log: none in the board file")
+            } else {
+                sources.append(KmsgSource())
+            }
         case .file?: if let p = board.kernelLog?.path { sources.append(KmsgFileSource(path: p, fromStart: false)) }
         case .none?, nil: break
         }
