@@ -197,8 +197,10 @@ public final class SimulatedBoard: @unchecked Sendable {
     private func boot(now: UInt64) {
         bootAt = nil
         let cycle = lock.withLock { powerCycles }
+        // Each power-on draws from its own stream: one SplitMix64 step decorrelates the seeds.
+        var cycleSeed = options.seed ^ (UInt64(cycle) &* 0x9E37_79B9_7F4A_7C15)
         var fw = EchoFirmware(uartBaud: config.uartBaud, heartbeat: config.heartbeat, faults: config.faults,
-                              seed: options.seed &+ UInt64(cycle) &* 0x9E37_79B9, powerOnAt: now)
+                              seed: SplitMix64.next(&cycleSeed), powerOnAt: now)
         fw.faults = extraFaults
         guard let serial = try? PseudoTerminal() else {
             FileHandle.standardError.write(Data("simulated board: cannot create its UART pty\n".utf8))
@@ -291,5 +293,17 @@ public final class SimulatedBoard: @unchecked Sendable {
                 FileHandle.standardError.write(Data("simulated board: unknown control command '\(line)'\n".utf8))
             }
         }
+    }
+}
+
+/// The simulated board's power input as a power switch.
+extension SimulatedBoard: PowerSwitch {
+    public var name: String { "sim" }
+    public func on() throws(RecoveryFailure) { powerOn() }
+    public func off() throws(RecoveryFailure) {
+        powerOff()
+        // The board thread takes the power away on its next turn: wait until it has.
+        let deadline = MonotonicClock.read() &+ 2_000_000_000
+        while status.booted && MonotonicClock.read() < deadline { usleep(2_000) }
     }
 }

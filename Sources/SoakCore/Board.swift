@@ -9,6 +9,8 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     public var uart: UartConfig?
     /// The kernel log, if watched.
     public var kernelLog: KernelLogConfig?
+    /// How to switch the board's power; nil: it cannot be (a hang ends the run).
+    public var power: PowerConfig?
 
     public var isSimulated: Bool { link.device == LinkConfig.simulatorDevice }
 
@@ -18,7 +20,8 @@ public struct BoardConfig: Sendable, Codable, Equatable {
         link: LinkConfig(device: LinkConfig.simulatorDevice, setup: [], setupTimeout: .seconds(30)),
         simulator: .default,
         uart: UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200),
-        kernelLog: KernelLogConfig(source: .sim, path: nil))
+        kernelLog: KernelLogConfig(source: .sim, path: nil),
+        power: PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, timeout: .seconds(30)))
 }
 
 public struct UartConfig: Sendable, Codable, Equatable {
@@ -69,4 +72,13 @@ public struct SimulatorConfig: Sendable, Codable, Equatable {
     }
 
     public static let `default` = SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(0))
+}
+
+public struct PowerConfig: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable { case sim, command, none }
+    public var kind: Kind
+    /// For `command`: shell commands (a USB relay, a PDU, uhubctl, labgrid-client power ...).
+    public var onCommand: String?
+    public var offCommand: String?
+    public var timeout: SoakDuration
 }

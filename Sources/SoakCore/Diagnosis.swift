@@ -29,7 +29,9 @@ public enum Diagnosis {
         let sinceEcho = lastEchoAt ?? 0
         let recent = findings.filter { $0.at + 10_000_000_000 >= sinceEcho }
 
-        let kick = recent.first { $0.finding.findingClass == "mailbox-kick-timeout" }
+        // The kick failure nearest after the last echo (every later send logs one more).
+        let kicks = recent.filter { $0.finding.findingClass == "mailbox-kick-timeout" }
+        let kick = kicks.first { $0.at >= sinceEcho } ?? kicks.last
         if let k = kick {
             let vq = k.finding.details?["vq"] ?? "?"
             if let e = lastEchoAt {
@@ -55,7 +57,8 @@ public enum Diagnosis {
                     let when = last.at >= at ? "\(seconds(Double(last.at - at) / 1e9)) after" : "\(ago(last.at)) before"
                     parts.append("UART still printing (last line \(when))" + (halted ? ": interrupt masked or starved" : ""))
                 } else {
-                    parts.append("UART silent since \(ago(last.at)) before" + (halted ? ": core halted or clock-gated" : ""))
+                    let before = uart.last { $0.at <= at } ?? last
+                    parts.append("UART silent since \(before.at <= at ? ago(before.at) : "0 ms") before" + (halted ? ": core halted or clock-gated" : ""))
                 }
             } else {
                 parts.append("UART silent" + (halted ? ": core halted or clock-gated" : ""))

@@ -16,6 +16,8 @@ public struct Event: Codable, Sendable, Equatable {
         case finding
         /// A UART or kernel-log source opened, went away, overran or may not be read.
         case source
+        /// A recovery step was tried.
+        case recovery
         case runEnd = "run_end"
     }
 
@@ -32,6 +34,7 @@ public struct Event: Codable, Sendable, Equatable {
     public var anomaly: AnomalyRecord?
     public var failure: LinkFailure?
     public var finding: Finding?
+    public var recovery: RecoveryRecord?
     public var end: RunEnd?
 
     public init(t: Double, wall: String, type: Kind, message: String? = nil) {

@@ -12,6 +12,8 @@ public struct Profile: Sendable, Codable, Equatable {
     public var rules: [Rule] = []
     public var silence: [String] = []
     public var heartbeat: HeartbeatRule?
+    /// nil: a link failure ends the run.
+    public var recovery: RecoveryPolicy?
 
     /// Built-in rules less the silenced ones, then the profile's.
     public var effectiveRules: [Rule] {

@@ -31,7 +31,7 @@ public enum ConfigLoader {
             throw device.error("this is a board file (it names a link device), not a profile: give it with --board")
         }
         let root = try doc.mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria",
-                                             "rules", "silence", "heartbeat"])
+                                             "rules", "silence", "heartbeat", "recovery"])
         let name = try root.required("name").string()
         let seed = try root.optional("seed")?.uint64() ?? 1
         let interval = try root.optional("report_interval")?.duration() ?? .seconds(10)
@@ -66,6 +66,26 @@ public enum ConfigLoader {
             let pattern = try p.string()
             if (try? NSRegularExpression(pattern: pattern)) == nil { throw p.error("the pattern does not compile as a regular expression") }
             profile.heartbeat = HeartbeatRule(pattern: pattern, within: try hm.required("within").duration())
+        }
+        if let r = root.optional("recovery") {
+            let rm = try r.mapping(allowed: ["ladder", "max_recoveries", "max_consecutive_failures", "probe_timeout", "off_time", "boot_timeout"])
+            var policy = RecoveryPolicy.default
+            if let l = rm.optional("ladder") {
+                policy.ladder = []
+                for item in try l.sequence() {
+                    guard let step = RecoveryPolicy.Step(rawValue: try item.string()) else {
+                        throw item.error("expected one of: \(RecoveryPolicy.Step.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    policy.ladder.append(step)
+                }
+                if policy.ladder.isEmpty { throw l.error("the ladder needs at least one step") }
+            }
+            if let v = rm.optional("max_recoveries") { policy.maxRecoveries = try v.int(0...1_000_000) }
+            if let v = rm.optional("max_consecutive_failures") { policy.maxConsecutiveFailures = try v.int(1...1000) }
+            if let v = rm.optional("probe_timeout") { policy.probeTimeout = try v.duration() }
+            if let v = rm.optional("off_time") { policy.offTime = try v.duration() }
+            if let v = rm.optional("boot_timeout") { policy.bootTimeout = try v.duration() }
+            profile.recovery = policy
         }
         return profile
     }
@@ -206,7 +226,7 @@ public enum ConfigLoader {
     }
 
     public static func parseBoard(text: String, file: String) throws(ConfigError) -> BoardConfig {
-        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log"])
+        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log", "power"])
         let name = try root.required("name").string()
         let linkNode = try root.required("link")
         let lm = try linkNode.mapping(allowed: ["device", "setup", "setup_timeout"])
@@ -296,6 +316,21 @@ public enum ConfigLoader {
             // is local); on a lab host driving a USB echo device it would be the host's own.
             let source: KernelLogConfig.Source = device == LinkConfig.simulatorDevice ? .sim : device.contains("ttyRPMSG") ? .kmsg : .none
             board.kernelLog = KernelLogConfig(source: source, path: nil)
+        }
+        if let pw = root.optional("power") {
+            let pm = try pw.mapping(allowed: ["kind", "on", "off", "timeout"])
+            let k = try pm.required("kind")
+            guard let kind = PowerConfig.Kind(rawValue: try k.string()) else {
+                throw k.error("expected sim, command or none (a GPIO relay is not built yet: drive it with a command such as gpioset)")
+            }
+            if kind == .sim && device != LinkConfig.simulatorDevice { throw k.error("'sim' power is the simulated board's; this board's link is not simulated") }
+            var cfg = PowerConfig(kind: kind, onCommand: try pm.optional("on")?.string(), offCommand: try pm.optional("off")?.string(),
+                                  timeout: try pm.optional("timeout")?.duration() ?? .seconds(30))
+            if kind == .command && (cfg.onCommand == nil || cfg.offCommand == nil) { throw pw.error("kind: command needs both on: and off: commands") }
+            if kind != .command { cfg.onCommand = nil; cfg.offCommand = nil }
+            board.power = cfg
+        } else if device == LinkConfig.simulatorDevice {
+            board.power = PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, timeout: .seconds(30))
         }
         return board
     }

@@ -26,8 +26,17 @@ public final class SoakRunner {
     }
 
     let profile: Profile
-    let link: Link
+    /// The open link; replaced when a recovery step reopens it.
+    public private(set) var link: Link
     let watch: Watch?
+    let control: BoardControl?
+    private var recoveries = 0
+    private var consecutiveFailedRecoveries = 0
+    /// When the current cycle began (run start, or the last successful recovery): evidence and
+    /// diagnosis look no further back.
+    private var cycleStartAt: UInt64 = 0
+    /// Until then a firmware banner, a lost UART or a re-installed tty are our own power cycle's doing.
+    private var expectedRebootUntil: UInt64 = 0
     let rules: RuleSet
     private var heartbeat: (regex: NSRegularExpression, within: UInt64, lastSeen: UInt64, reported: Bool)?
     /// Recent UART lines and kernel records, for the evidence of a failure.
@@ -73,10 +82,12 @@ public final class SoakRunner {
     static let maxWait: UInt64 = 100_000_000
 
     public init(profile: Profile, link: Link, clock: SoakClock, sink: EventSink,
-                runStartMono: UInt64, runStartWall: Date, watch: Watch? = nil, shouldStop: @escaping () -> Bool) {
+                runStartMono: UInt64, runStartWall: Date, watch: Watch? = nil, control: BoardControl? = nil,
+                shouldStop: @escaping () -> Bool) {
         self.profile = profile
         self.link = link
         self.watch = watch
+        self.control = control
         rules = (try? RuleSet(profile.effectiveRules)) ?? ((try? RuleSet([])) ?? { fatalError("an empty rule set always compiles") }())
         if let h = profile.heartbeat, let re = try? NSRegularExpression(pattern: h.pattern) {
             heartbeat = (re, h.within.nanoseconds, runStartMono, false)
@@ -109,6 +120,7 @@ public final class SoakRunner {
         /// loss timeout passed), so each phase's counts are its own.
         var settle: (until: UInt64, previous: Int)?
 
+        soak: while true {
         loop: while true {
             var now = clock.now()
             if shouldStop() {
@@ -236,6 +248,28 @@ public final class SoakRunner {
                 break
             }
         }
+            // The link failed: recover it and soak on, if the profile says how and the limits allow.
+            guard reason == .linkFailed, drainUntil == nil, let policy = profile.recovery, control != nil else { break soak }
+            switch recover(policy) {
+            case .recovered:
+                recoverFinding = nil
+                pendingLength = 0
+                settle = nil
+                recoverFinding = nil
+                health.reset()
+                reason = .completed
+                detail = nil
+                continue soak
+            case .gaveUp(let why):
+                reason = .infrastructure
+                detail = why
+                break soak
+            case .stopped:
+                reason = .interrupted
+                detail = "stopped by a signal during recovery"
+                break soak
+            }
+        }
 
         let endAt = clock.now()
         emitInterval(at: endAt, phase: currentPhaseName(schedule))
@@ -245,6 +279,94 @@ public final class SoakRunner {
         e.end = end
         sink.emit(e)
         return Outcome(end: end, hangs: hangs, linkLosses: linkLosses)
+    }
+
+    enum RecoveryOutcome { case recovered, gaveUp(String), stopped }
+
+    /// Climbs the ladder until a step brings the link back (checked by a probe echo), as often
+    /// as the limits allow. Every attempt goes onto the timeline.
+    private func recover(_ policy: RecoveryPolicy) -> RecoveryOutcome {
+        guard let control else { return .gaveUp("no way to recover this board") }
+        while true {
+            if recoveries >= policy.maxRecoveries {
+                return .gaveUp("\(recoveries) recoveries: the limit (max_recoveries) is reached")
+            }
+            for step in policy.ladder {
+                if shouldStop() { return .stopped }
+                let started = clock.now()
+                guard control.supports(step) else {
+                    emitRecovery(RecoveryRecord(step: step, succeeded: false, seconds: 0, detail: "not possible on this board"), at: started)
+                    continue
+                }
+                let result = control.perform(step, policy: policy, closing: link)
+                if step == .powerCycle { expectedRebootUntil = clock.now() &+ policy.bootTimeout.nanoseconds }
+                var ok = false
+                var detail: String
+                switch result {
+                case .success(let newLink):
+                    link = newLink
+                    ok = probe(timeout: policy.probeTimeout)
+                    detail = ok ? "probe echoed" : "the link opened but a probe was not echoed within \(policy.probeTimeout)"
+                case .failure(let f):
+                    detail = f.reason
+                }
+                processLines(now: clock.now())
+                emitRecovery(RecoveryRecord(step: step, succeeded: ok, seconds: Double(clock.now() &- started) / 1e9, detail: detail),
+                             at: clock.now())
+                if ok {
+                    recoveries += 1
+                    consecutiveFailedRecoveries = 0
+                    cycleStartAt = clock.now()
+                    // The banner of a board we power-cycled is expected until it has been read.
+                    if step == .powerCycle { expectedRebootUntil = cycleStartAt &+ 3_000_000_000 }
+                    return .recovered
+                }
+            }
+            consecutiveFailedRecoveries += 1
+            if consecutiveFailedRecoveries >= policy.maxConsecutiveFailures {
+                return .gaveUp("\(consecutiveFailedRecoveries) recovery ladders in a row did not bring the link back")
+            }
+        }
+    }
+
+    /// Sends one message and waits for its echo.
+    private func probe(timeout: SoakDuration) -> Bool {
+        let length = 64
+        let seq = UInt32(truncatingIfNeeded: verifier.nextSeq)
+        let seed = profile.seed
+        sendBuffer.withUnsafeMutableBytes { FrameCodec.encode(seq: seq, length: length, payload: .printable, seed: seed, into: $0) }
+        let deadline = clock.now() &+ timeout.nanoseconds
+        var offset = 0
+        while offset < length {
+            guard clock.now() < deadline else { return false }
+            switch sendBuffer.withUnsafeBytes({ link.write(UnsafeRawBufferPointer(rebasing: $0[offset..<length])) }) {
+            case .done(let n, let at):
+                offset += n
+                if offset == length {
+                    verifier.registerSent(length: length, at: at)
+                    health.sent(at: at)
+                }
+            case .wouldBlock: _ = link.wait(forWrite: true, timeout: 10_000_000)
+            case .hangup: return false
+            }
+        }
+        let before = verifier.counters.echoed
+        while clock.now() < deadline {
+            let ready = link.wait(forWrite: false, timeout: min(deadline &- clock.now(), Self.maxWait))
+            if ready.readable || ready.hangup {
+                if readAvailable() != nil { break }
+            }
+            if verifier.counters.echoed > before { return true }
+        }
+        _ = verifier.abandonOutstanding()
+        health.reset()
+        return false
+    }
+
+    private func emitRecovery(_ r: RecoveryRecord, at: UInt64) {
+        var e = event(.recovery, at: at, message: "\(r.step.rawValue): \(r.succeeded ? "link back" : "did not help") (\(r.detail))")
+        e.recovery = r
+        sink.emit(e)
     }
 
     /// Takes what the UART and kernel-log readers queued: keeps it for evidence and the logs,
@@ -296,6 +418,9 @@ public final class SoakRunner {
     }
 
     private func addFinding(_ f: Finding, at: UInt64) {
+        if at <= expectedRebootUntil && ["firmware-rebooted", "uart-lost", "tty-installed", "tty-removed"].contains(f.findingClass) {
+            return  // our own power cycle
+        }
         findings.append((at, f))
         if findings.count > 2000 { findings.removeFirst(1000) }
         var e = event(.finding, at: at, message: "\(f.severity.rawValue) \(f.findingClass): \(f.explanation)")
@@ -350,14 +475,15 @@ public final class SoakRunner {
         }
         processLines(now: now)
         let frames = verifier.recentFrames(count: 16, now: now)
-        let window = recentLines.filter { $0.at &+ Self.evidenceWindow >= now }
+        let window = recentLines.filter { $0.at &+ Self.evidenceWindow >= now && $0.at >= cycleStartAt }
         let head: String
         switch kind {
         case .hang: head = "hang: \(reason)"
         case .linkLost: head = "link lost: \(reason)"
         case .finding: head = reason
         }
-        let diagnosis = Diagnosis.explain(failure: head, at: now, lastEchoAt: health.lastEchoAt, lines: window, findings: findings,
+        let diagnosis = Diagnosis.explain(failure: head, at: now, lastEchoAt: health.lastEchoAt, lines: window,
+                                          findings: findings.filter { $0.at >= cycleStartAt },
                                           uartWatched: watch?.uartWatched ?? false, kernelWatched: watch?.kernelWatched ?? false)
         let evidence = Evidence(frames: frames, lines: window.suffix(200).map {
             Evidence.Line(source: $0.source, offset: Double(Int64(bitPattern: $0.at &- now)) / 1e9, text: $0.text)
@@ -372,7 +498,7 @@ public final class SoakRunner {
     }
 
     private func emitFailure(_ f: LinkFailure, at: UInt64) {
-        var e = event(f.kind == .hang ? .hang : .linkLost, at: at, message: f.reason)
+        var e = event(f.kind == .linkLost ? .linkLost : .hang, at: at, message: f.reason)
         e.failure = f
         sink.emit(e)
     }

@@ -28,6 +28,8 @@ public struct RunSummary: Codable, Sendable {
     /// What the rules found on the UART and in the kernel log (the first 500), and how often each class.
     public var findings: [FindingRecord]
     public var findingCounts: [String: UInt64]
+    /// Time to failure across the night: each cycle from link up to failure.
+    public var reliability: ReliabilitySummary
     public var criteria: [CriterionResult]
     public var phases: [PhaseSummary]
     public var anomalies: [String: UInt64]
@@ -93,6 +95,13 @@ public enum SummaryBuilder {
         var findingList: [FindingRecord] = []
         var findingCounts: [String: UInt64] = [:]
         var failingFindings: [String: UInt64] = [:]
+        var recoveryList: [RecoveryRecord] = []
+        var recoveredBy: [String: UInt64] = [:]
+        var cycleStart: Double?
+        var sentAtCycleStart: UInt64 = 0
+        var ttf: [Double] = []
+        var mtf: [UInt64] = []
+        var uptime = 0.0
         var anomalies: [String: UInt64] = [:]
         var end: RunEnd?
         var lastT = first.t
@@ -110,6 +119,7 @@ public enum SummaryBuilder {
             lastWall = e.wall
             switch e.type {
             case .phaseStart:
+                if cycleStart == nil { cycleStart = e.t }
                 closePhase()
                 phaseStartTotals = lastTotals
                 phaseHist.reset()
@@ -125,6 +135,13 @@ public enum SummaryBuilder {
                 if let a = e.anomaly { anomalies[a.kind.rawValue, default: 0] += 1 }
             case .hang, .linkLost:
                 if let f = e.failure {
+                    if let c = cycleStart {
+                        ttf.append(e.t - c)
+                        mtf.append(f.messagesSinceStart - min(sentAtCycleStart, f.messagesSinceStart))
+                        uptime += e.t - c
+                        cycleStart = nil
+                        sentAtCycleStart = f.messagesSinceStart
+                    }
                     failures.append(FailureRecord(kind: f.kind, atSeconds: e.t, wall: e.wall, reason: f.reason,
                                                   messagesBefore: f.messagesSinceStart, diagnosis: f.evidence?.diagnosis,
                                                   evidence: f.evidence))
@@ -137,10 +154,21 @@ public enum SummaryBuilder {
             case .finding:
                 if let f = e.finding {
                     findingCounts[f.findingClass, default: 0] += 1
-                    if f.action != .record || f.severity == .fatal { failingFindings[f.findingClass, default: 0] += 1 }
+                    // A `recover` finding ended the link: it is counted as a link failure, not here.
+                    if f.action == .fail || (f.action == .record && f.severity == .fatal) {
+                        failingFindings[f.findingClass, default: 0] += 1
+                    }
                     if findingList.count < 500 {
                         findingList.append(FindingRecord(atSeconds: e.t, wall: e.wall, findingClass: f.findingClass, severity: f.severity,
                                                          action: f.action, source: f.source, explanation: f.explanation, line: f.line))
+                    }
+                }
+            case .recovery:
+                if let r = e.recovery {
+                    recoveryList.append(r)
+                    if r.succeeded {
+                        recoveredBy[r.step.rawValue, default: 0] += 1
+                        cycleStart = e.t
                     }
                 }
             case .runStart, .linkOpen, .source:
@@ -149,7 +177,8 @@ public enum SummaryBuilder {
         }
         closePhase()
 
-        let hangs = UInt64(failures.filter { $0.kind == .hang }.count)
+        // A fatal finding that ended the link (the kernel's kick failure) is a hang seen early.
+        let hangs = UInt64(failures.filter { $0.kind == .hang || $0.kind == .finding }.count)
         let losses = UInt64(failures.filter { $0.kind == .linkLost }.count)
         var criteria = CriteriaCheck.evaluate(info.profile.criteria, totals: lastTotals, hangs: hangs,
                                               linkLosses: losses, latency: total)
@@ -180,13 +209,25 @@ public enum SummaryBuilder {
             reason = RunEnd.Reason.completed.rawValue
         }
         let duration = end?.seconds ?? lastT
+        var censored: Double?
+        if let c = cycleStart {
+            censored = max(0, duration - c)
+            uptime += censored ?? 0
+        }
+        let interval = Reliability.mtbfInterval(uptime: uptime, failures: ttf.count)
+        let reliability = ReliabilitySummary(
+            failures: ttf.count, uptimeSeconds: uptime, timeToFailureSeconds: ttf, messagesToFailure: mtf,
+            censoredLastCycleSeconds: censored,
+            mtbfSeconds: ttf.isEmpty ? nil : uptime / Double(ttf.count), mtbfLower95: interval.lower, mtbfUpper95: interval.upper,
+            failuresPerMillionMessages: lastTotals.sent > 0 ? Double(ttf.count) / Double(lastTotals.sent) * 1e6 : 0,
+            recoveries: recoveryList.filter(\.succeeded).count, recoveryAttempts: recoveryList.count, recoveredBy: recoveredBy)
         return RunSummary(
             profile: info.profile.name, profilePath: info.profilePath, board: info.board.name, boardPath: info.boardPath,
             seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
             durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
             totals: lastTotals, messagesPerSecond: duration > 0 ? Double(lastTotals.echoed) / duration : 0,
             latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures,
-            findings: findingList, findingCounts: findingCounts, criteria: criteria, phases: phases,
+            findings: findingList, findingCounts: findingCounts, reliability: reliability, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
     }
 
@@ -195,4 +236,24 @@ public enum SummaryBuilder {
         return LatencySummary(count: h.totalCount, min: h.min, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
                               p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max, mean: h.mean)
     }
+}
+
+public struct ReliabilitySummary: Codable, Sendable {
+    public var failures: Int
+    /// Time the link was up, summed over cycles (recovery time excluded).
+    public var uptimeSeconds: Double
+    public var timeToFailureSeconds: [Double]
+    public var messagesToFailure: [UInt64]
+    /// The last cycle ended without a failure: it counts as censored, not as a failure.
+    public var censoredLastCycleSeconds: Double?
+    public var mtbfSeconds: Double?
+    /// Exact 95% interval for an exponential MTBF (chi-square, last cycle censored). With no
+    /// failure only the lower bound exists.
+    public var mtbfLower95: Double
+    public var mtbfUpper95: Double?
+    public var failuresPerMillionMessages: Double
+    public var recoveries: Int
+    public var recoveryAttempts: Int
+    /// Which recovery step brought the link back, how often.
+    public var recoveredBy: [String: UInt64]
 }

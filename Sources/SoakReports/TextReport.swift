@@ -26,6 +26,15 @@ public enum TextReport {
         for f in s.linkFailures {
             lines.append("  \(f.kind.rawValue) at \(String(format: "%.3f", f.atSeconds)) s: \(f.diagnosis ?? f.reason)")
         }
+        let r = s.reliability
+        if r.failures > 0 || r.recoveryAttempts > 0 {
+            var line = "  \(r.failures) link failure(s) in \(String(format: "%.1f", r.uptimeSeconds)) s of uptime"
+            if let m = r.mtbfSeconds {
+                line += String(format: ", MTBF %.1f s (95%%: %.1f", m, r.mtbfLower95) + (r.mtbfUpper95.map { String(format: "-%.1f s)", $0) } ?? "- s)")
+            }
+            line += ", \(r.recoveries) recovered (" + r.recoveredBy.keys.sorted().map { "\($0) x\(r.recoveredBy[$0] ?? 0)" }.joined(separator: ", ") + ")"
+            lines.append(line)
+        }
         if !s.findingCounts.isEmpty {
             lines.append("  findings: " + s.findingCounts.keys.sorted().map { "\($0) x\(s.findingCounts[$0] ?? 0)" }.joined(separator: ", "))
         }

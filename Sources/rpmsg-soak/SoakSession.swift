@@ -90,10 +90,29 @@ struct SoakSession {
 
         let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: timeline,
                                 runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
+                                control: boardControl(simulator: simulator, folder: folder, path: link.path),
                                 shouldStop: { stopRequested.load(ordering: .relaxed) })
         _ = runner.run()
         link.close()
         return finish(folder: folder, timeline: timeline)
+    }
+
+    /// How this board is recovered: reopen its tty, or cycle its power (the simulator's power
+    /// input, or the board file's power commands) and wait for the tty again.
+    private func boardControl(simulator: SimulatedBoard?, folder: String, path: String) -> BoardControl? {
+        guard plan.profile.recovery != nil else { return nil }
+        let board = plan.board
+        if let sim = simulator {
+            let env = ["RPMSG_SOAK_SIM": "\(folder)/sim"]
+            return TtyBoardControl(devicePath: { sim.ttyPath }, power: board.power?.kind == .sim ? sim : nil,
+                                   setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: env) })
+        }
+        var power: PowerSwitch?
+        if let p = board.power, p.kind == .command, let on = p.onCommand, let off = p.offCommand {
+            power = CommandPowerSwitch(on: on, off: off, timeout: p.timeout)
+        }
+        return TtyBoardControl(devicePath: { path }, power: power,
+                               setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout) })
     }
 
     /// Starts the M7 UART and kernel-log readers the board file names (for the simulated

@@ -1,0 +1,94 @@
+import Foundation
+
+/// What brings a dead link back, in the order to try (the ladder), and the limits.
+public struct RecoveryPolicy: Sendable, Codable, Equatable {
+    public enum Step: String, Sendable, Codable, CaseIterable {
+        /// Close and reopen the tty. Does not clear a kick timeout (DOMAIN.md), but does clear a
+        /// tty that went away and came back.
+        case reopen
+        /// Power the board off for `off_time` and on again, wait for the tty.
+        case powerCycle = "power-cycle"
+    }
+    public var ladder: [Step]
+    /// Past this many recoveries the run ends (an infrastructure verdict).
+    public var maxRecoveries: Int
+    /// Past this many ladders in a row that did not bring the link back, the run ends.
+    public var maxConsecutiveFailures: Int
+    /// A step worked when one probe message is echoed within this.
+    public var probeTimeout: SoakDuration
+    public var offTime: SoakDuration
+    /// After power returns: how long the board may take until its tty opens.
+    public var bootTimeout: SoakDuration
+
+    public static let `default` = RecoveryPolicy(ladder: [.reopen, .powerCycle], maxRecoveries: 1000, maxConsecutiveFailures: 3,
+                                                 probeTimeout: .seconds(5), offTime: .seconds(2), bootTimeout: .seconds(60))
+}
+
+/// Switches the board's power: the simulator's power input, a relay, a PDU command.
+public protocol PowerSwitch: AnyObject {
+    var name: String { get }
+    func on() throws(RecoveryFailure)
+    func off() throws(RecoveryFailure)
+}
+
+/// The hardware side of recovery, provided by whoever knows the board (the CLI wires the
+/// simulator's power input, a power command, ...). Each call returns a freshly opened link.
+public protocol BoardControl: AnyObject {
+    /// Whether this board can do `step` at all (no power switch: no power cycle).
+    func supports(_ step: RecoveryPolicy.Step) -> Bool
+    /// Carries out `step` and opens the link again; the error text says what failed.
+    func perform(_ step: RecoveryPolicy.Step, policy: RecoveryPolicy, closing old: Link) -> Result<Link, RecoveryFailure>
+}
+
+public struct RecoveryFailure: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// One recovery attempt on the timeline.
+public struct RecoveryRecord: Sendable, Codable, Equatable {
+    public var step: RecoveryPolicy.Step
+    public var succeeded: Bool
+    public var seconds: Double
+    public var detail: String
+}
+
+/// Time-to-failure statistics across a night.
+public enum Reliability {
+    /// Exact two-sided 95% confidence interval for an exponential MTBF from `failures` failures
+    /// in `uptime` seconds, the last cycle counted as censored (time-truncated test):
+    /// [2T / chi2(0.975; 2r+2), 2T / chi2(0.025; 2r)].
+    public static func mtbfInterval(uptime: Double, failures: Int) -> (lower: Double, upper: Double?) {
+        let r = Double(failures)
+        let lower = 2 * uptime / chiSquareQuantile(0.975, degrees: 2 * r + 2)
+        let upper = failures > 0 ? 2 * uptime / chiSquareQuantile(0.025, degrees: 2 * r) : nil
+        return (lower, upper)
+    }
+
+    /// Wilson-Hilferty approximation; good to well under 1% from 2 degrees of freedom up.
+    public static func chiSquareQuantile(_ p: Double, degrees k: Double) -> Double {
+        let z = normalQuantile(p)
+        let a = 2 / (9 * k)
+        return k * pow(1 - a + z * a.squareRoot(), 3)
+    }
+
+    /// Acklam's rational approximation of the standard normal quantile.
+    public static func normalQuantile(_ p: Double) -> Double {
+        let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
+        let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
+        let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+        let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
+        let low = 0.02425
+        if p < low {
+            let q = (-2 * log(p)).squareRoot()
+            return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        }
+        if p > 1 - low {
+            let q = (-2 * log(1 - p)).squareRoot()
+            return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        }
+        let q = p - 0.5, r = q * q
+        return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Recover and soak on: the simulated M7 stops servicing its mailbox every 20 s on average; each
+/// time the kick failure ends the link, a power cycle brings it back, and the night's statistics
+/// come out of the timeline.
+@Suite(.serialized) struct RecoveryRunTests {
+    @Test func threeMinutesWithKickTimeoutsRecoverByPowerCycleAndTheMtbfIntervalHoldsTheTruth() throws {
+        let dir = Harness.tempDir()
+        let r = try Harness.run(["run", Harness.fixture("recovery.yaml"), "--board", Harness.fixture("sim-kick-20s.yaml"), "--out", dir])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let summary = try r.summary()
+        let rel = try #require(summary["reliability"] as? [String: Any])
+        let failures = try #require(rel["failures"] as? Int)
+        #expect(failures >= 5, "\(rel)")
+        #expect(rel["recoveries"] as? Int == failures, "every failure recovered")
+        #expect((rel["recovered_by"] as? [String: Int])?["power-cycle"] == failures)
+        let lower = try #require(rel["mtbf_lower95"] as? Double)
+        let upper = try #require(rel["mtbf_upper95"] as? Double)
+        #expect(lower <= 20 && 20 <= upper, "MTBF 95% interval [\(lower), \(upper)] s")
+        #expect((rel["time_to_failure_seconds"] as? [Double])?.count == failures)
+        #expect(rel["censored_last_cycle_seconds"] != nil)
+
+        let totals = try r.totals()
+        #expect(totals["lost"] == 0 && totals["corrupted"] == 0 && totals["duplicated"] == 0 && totals["out_of_order"] == 0, "\(totals)")
+        #expect((totals["echoed"] ?? 0) + (totals["unanswered"] ?? 0) == totals["sent"], "every message is echoed or died with a link: \(totals)")
+        let linkFailures = try #require(summary["link_failures"] as? [[String: Any]])
+        #expect(linkFailures.count == failures)
+        for f in linkFailures {
+            let d = f["diagnosis"] as? String ?? ""
+            #expect(d.contains("kick timeout on vq 1") && d.contains("core halted or clock-gated"), "\(d)")
+        }
+        let findings = try #require(summary["finding_counts"] as? [String: Int])
+        #expect(findings["firmware-rebooted"] == nil, "our own power cycles are not reported as M7 reboots: \(findings)")
+    }
+
+    @Test func withoutPowerTheLadderGivesUpWithAnInfrastructureVerdict() throws {
+        let dir = Harness.tempDir()
+        let profile = "\(dir)/p.yaml"
+        try String(contentsOfFile: Harness.fixture("recovery.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "ladder: [power-cycle]", with: "ladder: [reopen]\n  max_consecutive_failures: 2")
+            .replacingOccurrences(of: "duration: 3m", with: "duration: 30s")
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        let board = "\(dir)/b.yaml"
+        try "name: sim-kick\nlink: {device: sim}\nsimulator:\n  uart_baud: 0\n  faults:\n    - {kind: kick-halt, mtbf: 1s}\n"
+            .write(toFile: board, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        let summary = try r.summary()
+        #expect(summary["end_reason"] as? String == "infrastructure")
+        #expect((summary["end_detail"] as? String ?? "").contains("2 recovery ladders in a row did not bring the link back"))
+        let rel = try #require(summary["reliability"] as? [String: Any])
+        #expect(rel["recovery_attempts"] as? Int == 2 && rel["recoveries"] as? Int == 0, "reopening does not clear a kick timeout")
+    }
+}
