@@ -34,3 +34,34 @@ import Testing
         #expect(r.stderr.contains("unknown fault 'kick'"), "\(r.stderr)")
     }
 }
+
+/// The simulator's kernel lines through the real /dev/kmsg and the real kernel-log reader.
+@Suite(.serialized) struct KmsgInjectTests {
+    @Test(.enabled(if: getuid() == 0, "needs root to write and read /dev/kmsg"))
+    func kickFailureInjectedIntoTheRealKernelLogIsDiagnosed() throws {
+        let dir = Harness.tempDir()
+        let simDir = "\(dir)/board"
+        let sim = try Harness.start(["sim", "--dir", simDir, "--uart-baud", "115200", "--seed", "5", "--kmsg-inject",
+                                     "--faults", "kick-halt:mtbf=1500ms"])
+        defer { kill(sim.processIdentifier, SIGKILL); _ = Harness.finish(sim) }
+        #expect(Harness.waitForPath("\(simDir)/ttyRPMSG30"))
+        let board = "\(dir)/board.yaml"
+        try """
+        name: sim-over-kmsg
+        link:
+          device: \(simDir)/ttyRPMSG30
+        uart:
+          device: \(simDir)/ttyM7UART
+          baud: 115200
+        kernel_log:
+          source: kmsg
+        """.write(toFile: board, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
+        let failures = try #require(try r.summary()["link_failures"] as? [[String: Any]])
+        let diagnosis = failures.first?["diagnosis"] as? String ?? ""
+        #expect(diagnosis.contains("kick timeout on vq 1") && diagnosis.contains("core halted or clock-gated"), "\(diagnosis)")
+        let kernelLog = try String(contentsOfFile: "\(try #require(r.runFolder))/kernel.log", encoding: .utf8)
+        #expect(kernelLog.contains("<3> imx-rproc imx8mp-cm7: imx_rproc_kick: failed (1, err:-62)"), "read back from /dev/kmsg: \(kernelLog)")
+    }
+}
