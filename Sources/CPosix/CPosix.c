@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <poll.h>
 #include <time.h>
+#include <sys/prctl.h>
 
 int soak_tty_set_exclusive(int fd) { return ioctl(fd, TIOCEXCL); }
 int soak_tty_clear_exclusive(int fd) { return ioctl(fd, TIOCNXCL); }
@@ -89,3 +90,5 @@ int soak_poll_ns(struct pollfd *fds, unsigned long nfds, uint64_t timeout_ns) {
     if (r < 0 && errno == EINTR) return 0;
     return r;
 }
+
+int soak_set_timer_slack_ns(unsigned long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0); }

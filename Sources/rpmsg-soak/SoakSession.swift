@@ -88,6 +88,7 @@ struct SoakSession {
             return finish(folder: folder, timeline: timeline)
         }
 
+        tightenTimerSlack()
         let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: timeline,
                                 runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
                                 control: boardControl(simulator: simulator, folder: folder, path: link.path),

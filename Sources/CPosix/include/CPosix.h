@@ -25,6 +25,8 @@ int soak_pty_open(char *slave_path, size_t path_len);
 /** Gives the pty slave the kernel's default (cooked) termios, as a freshly probed tty driver has. */
 int soak_tty_make_cooked(int fd);
 
+/** prctl(PR_SET_TIMERSLACK): how late the kernel may wake this thread to batch timers (default 50 us). */
+int soak_set_timer_slack_ns(unsigned long ns);
 /** ppoll(2) with a timeout in nanoseconds (poll(2) only has milliseconds); EINTR returns 0. */
 int soak_poll_ns(struct pollfd *fds, unsigned long nfds, uint64_t timeout_ns);
 
