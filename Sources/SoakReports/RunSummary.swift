@@ -61,12 +61,7 @@ public struct FailureRecord: Codable, Sendable {
 public struct FindingRecord: Codable, Sendable {
     public var atSeconds: Double
     public var wall: String
-    public var findingClass: String
-    public var severity: Rule.Severity
-    public var action: Rule.Action
-    public var source: SourceLine.Source?
-    public var explanation: String
-    public var line: String?
+    public var finding: Finding
 }
 
 public struct PhaseSummary: Codable, Sendable {
@@ -159,8 +154,7 @@ public enum SummaryBuilder {
                         failingFindings[f.findingClass, default: 0] += 1
                     }
                     if findingList.count < 500 {
-                        findingList.append(FindingRecord(atSeconds: e.t, wall: e.wall, findingClass: f.findingClass, severity: f.severity,
-                                                         action: f.action, source: f.source, explanation: f.explanation, line: f.line))
+                        findingList.append(FindingRecord(atSeconds: e.t, wall: e.wall, finding: f))
                     }
                 }
             case .recovery:
