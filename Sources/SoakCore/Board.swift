@@ -21,7 +21,7 @@ public struct BoardConfig: Sendable, Codable, Equatable {
         simulator: .default,
         uart: UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200),
         kernelLog: KernelLogConfig(source: .sim, path: nil),
-        power: PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, timeout: .seconds(30)))
+        power: PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, statusCommand: nil, timeout: .seconds(30)))
 }
 
 public struct UartConfig: Sendable, Codable, Equatable {
@@ -80,5 +80,7 @@ public struct PowerConfig: Sendable, Codable, Equatable {
     /// For `command`: shell commands (a USB relay, a PDU, uhubctl, labgrid-client power ...).
     public var onCommand: String?
     public var offCommand: String?
+    /// Optional: exits 0 when the board is powered.
+    public var statusCommand: String?
     public var timeout: SoakDuration
 }

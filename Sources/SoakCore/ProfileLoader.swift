@@ -318,19 +318,20 @@ public enum ConfigLoader {
             board.kernelLog = KernelLogConfig(source: source, path: nil)
         }
         if let pw = root.optional("power") {
-            let pm = try pw.mapping(allowed: ["kind", "on", "off", "timeout"])
+            let pm = try pw.mapping(allowed: ["kind", "on", "off", "status", "timeout"])
             let k = try pm.required("kind")
             guard let kind = PowerConfig.Kind(rawValue: try k.string()) else {
                 throw k.error("expected sim, command or none (a GPIO relay is not built yet: drive it with a command such as gpioset)")
             }
             if kind == .sim && device != LinkConfig.simulatorDevice { throw k.error("'sim' power is the simulated board's; this board's link is not simulated") }
             var cfg = PowerConfig(kind: kind, onCommand: try pm.optional("on")?.string(), offCommand: try pm.optional("off")?.string(),
+                                  statusCommand: try pm.optional("status")?.string(),
                                   timeout: try pm.optional("timeout")?.duration() ?? .seconds(30))
             if kind == .command && (cfg.onCommand == nil || cfg.offCommand == nil) { throw pw.error("kind: command needs both on: and off: commands") }
-            if kind != .command { cfg.onCommand = nil; cfg.offCommand = nil }
+            if kind != .command { cfg.onCommand = nil; cfg.offCommand = nil; cfg.statusCommand = nil }
             board.power = cfg
         } else if device == LinkConfig.simulatorDevice {
-            board.power = PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, timeout: .seconds(30))
+            board.power = PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, statusCommand: nil, timeout: .seconds(30))
         }
         return board
     }

@@ -12,7 +12,7 @@ struct RpmsgSoak: ParsableCommand {
         Exit status: 0 passed, 1 the soak failed its criteria, 2 usage or configuration error, 3 infrastructure error (hardware unreachable), 130 interrupted (reports still written).
         """,
         version: version,
-        subcommands: [Run.self, Check.self, Report.self, Sim.self]
+        subcommands: [Run.self, Check.self, Report.self, Sim.self, Power.self, Devices.self]
     )
 
     /// Usage errors exit 2, as every other configuration error does (ArgumentParser says 64).

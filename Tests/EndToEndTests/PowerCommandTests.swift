@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// `rpmsg-soak power` and `rpmsg-soak devices` as a person uses them.
+struct PowerCommandTests {
+    @Test func powerCycleRunsOffThenOnAndStatusReadsTheStatusCommand() throws {
+        let dir = Harness.tempDir()
+        let state = "\(dir)/relay"
+        let board = "\(dir)/board.yaml"
+        try """
+        name: relay-board
+        link: {device: /dev/ttyRPMSG30}
+        power:
+          kind: command
+          on: "echo on >> \(state)"
+          off: "echo off >> \(state)"
+          status: "tail -n 1 \(state) | grep -qx on"
+          timeout: 5s
+        """.write(toFile: board, atomically: true, encoding: .utf8)
+        let cycle = try Harness.run(["power", "cycle", "--board", board, "--off-time", "100ms"])
+        #expect(cycle.status == 0, "\(cycle.stderr)")
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == "off\non\n")
+        let on = try Harness.run(["power", "status", "--board", board])
+        #expect(on.status == 0 && on.stdout.contains("on"))
+        _ = try Harness.run(["power", "off", "--board", board])
+        let off = try Harness.run(["power", "status", "--board", board])
+        #expect(off.status == 1 && off.stdout.contains("off"))
+    }
+
+    @Test func aFailingOffCommandLeavesTheBoardPoweredOn() throws {
+        let dir = Harness.tempDir()
+        let state = "\(dir)/relay"
+        let board = "\(dir)/board.yaml"
+        try """
+        name: relay-board
+        link: {device: /dev/ttyRPMSG30}
+        power: {kind: command, on: "echo on >> \(state)", off: "exit 4", timeout: 5s}
+        """.write(toFile: board, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["power", "cycle", "--board", board])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("exit status 4"), "\(r.stderr)")
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == "on\n", "switched back on")
+    }
+
+    @Test func aBoardWithoutPowerCommandsIsAConfigurationError() throws {
+        let r = try Harness.run(["power", "cycle", "--board", Harness.packageRoot.appendingPathComponent("profiles/boards/sim.yaml").path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("no power commands"), "\(r.stderr)")
+    }
+
+    @Test func devicesListsTtysWithABoardFileLine() throws {
+        let r = try Harness.run(["devices", "--all"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("/dev/") && r.stdout.contains("board file"), "\(r.stdout)")
+    }
+}
