@@ -57,7 +57,7 @@ public enum UdevMatch {
         properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 
-    private static func properties(of device: OpaquePointer) -> [String: String] {
+    static func properties(of device: OpaquePointer) -> [String: String] {
         var props: [String: String] = [:]
         var entry = udev_device_get_properties_list_entry(device)
         while let e = entry {
