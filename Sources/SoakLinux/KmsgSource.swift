@@ -178,8 +178,7 @@ public final class KmsgSource: LineSource, @unchecked Sendable {
     public let path: String
     public let fromStart: Bool
 
-    private let lock = NSLock()
-    private var thread: ReaderThread?
+    private let reader = ReaderSlot()
 
     public init(path: String = "/dev/kmsg", fromStart: Bool = false) {
         self.path = path
@@ -189,19 +188,12 @@ public final class KmsgSource: LineSource, @unchecked Sendable {
     deinit { stop() }
 
     public func start(into sink: LineSink) {
-        lock.withLock {
-            guard thread == nil else { return }
-            thread = ReaderThread(name: "kmsg \(path)") { [self] t in run(t, sink) }
-        }
+        reader.start(name: "kmsg \(path)") { [self] t in run(t, sink) }
     }
 
     /// Returns when the thread has ended (within about 100 ms).
     public func stop() {
-        let t = lock.withLock { () -> ReaderThread? in
-            defer { thread = nil }
-            return thread
-        }
-        t?.stop()
+        reader.stop()
     }
 
     /// The text of the notice for an open or read failure with errno `e`.
@@ -300,8 +292,7 @@ public final class KmsgFileSource: LineSource, @unchecked Sendable {
     public let pollInterval: UInt64
     public let missingNoticeAfter: UInt64
 
-    private let lock = NSLock()
-    private var thread: ReaderThread?
+    private let reader = ReaderSlot()
 
     public init(path: String, fromStart: Bool = true, pollInterval: UInt64 = 50_000_000,
                 missingNoticeAfter: UInt64 = 2_000_000_000) {
@@ -314,20 +305,13 @@ public final class KmsgFileSource: LineSource, @unchecked Sendable {
     deinit { stop() }
 
     public func start(into sink: LineSink) {
-        lock.withLock {
-            guard thread == nil else { return }
-            thread = ReaderThread(name: "kmsg file \(path)") { [self] t in run(t, sink) }
-        }
+        reader.start(name: "kmsg file \(path)") { [self] t in run(t, sink) }
     }
 
     /// Returns when the thread has ended (within about `pollInterval`); a partial last line is
     /// delivered first.
     public func stop() {
-        let t = lock.withLock { () -> ReaderThread? in
-            defer { thread = nil }
-            return thread
-        }
-        t?.stop()
+        reader.stop()
     }
 
     private func run(_ t: ReaderThread, _ sink: LineSink) {

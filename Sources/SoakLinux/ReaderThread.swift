@@ -53,6 +53,30 @@ final class ReaderThread: @unchecked Sendable {
     }
 }
 
+/// The one reader thread a line source may have: `start` makes it unless it runs, `stop`
+/// ends it and waits. Shared by every source so the start/stop rules are written once.
+final class ReaderSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var thread: ReaderThread?
+
+    /// Starts `body` on a new thread (a second call while running does nothing).
+    func start(name: String, body: @escaping @Sendable (ReaderThread) -> Void) {
+        lock.withLock {
+            guard thread == nil else { return }
+            thread = ReaderThread(name: name, body: body)
+        }
+    }
+
+    /// Asks the thread to end and returns when it has.
+    func stop() {
+        let t = lock.withLock { () -> ReaderThread? in
+            defer { thread = nil }
+            return thread
+        }
+        t?.stop()
+    }
+}
+
 /// Seconds since `start` with three decimals ("12.345", "-0.020"), for human-readable logs.
 func secondsText(_ at: UInt64, since start: UInt64) -> String {
     let negative = at < start

@@ -40,8 +40,7 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
 
     private let logFD: Int32
     private let match: (subsystem: String, properties: [String: String])?
-    private let lock = NSLock()
-    private var thread: ReaderThread?
+    private let reader = ReaderSlot()
 
     /// - Parameters:
     ///   - path: the tty (or a symlink to it), e.g. /dev/ttyUSB2.
@@ -92,20 +91,13 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
 
     /// Starts the reader thread (a second call while running does nothing).
     public func start(into sink: LineSink) {
-        lock.withLock {
-            guard thread == nil else { return }
-            thread = ReaderThread(name: "uart \(path)") { [self] t in run(t, sink) }
-        }
+        reader.start(name: "uart \(path)") { [self] t in run(t, sink) }
     }
 
     /// Stops the reader: the partial line is delivered, the port closed; returns when the
     /// thread has ended (within about 100 ms), after which the sink is not called again.
     public func stop() {
-        let t = lock.withLock { () -> ReaderThread? in
-            defer { thread = nil }
-            return thread
-        }
-        t?.stop()
+        reader.stop()
     }
 
     // MARK: - The reader thread
