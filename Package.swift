@@ -20,6 +20,8 @@ let package = Package(
                        providers: [.apt(["libudev-dev"])]),
         // The few POSIX calls Glibc's Swift overlay does not expose cleanly (termios, pty helpers).
         .target(name: "CPosix"),
+        // One GPIO line API over libgpiod v1 and v2, chosen at build time from <gpiod.h>.
+        .target(name: "CGpioLine", dependencies: ["CGpiod"]),
 
         // WHAT to do: pure domain logic, no syscalls.
         .target(name: "SoakCore", dependencies: [
@@ -27,7 +29,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // HOW to talk to real devices.
-        .target(name: "SoakLinux", dependencies: ["SoakCore", "CPosix", "CGpiod", "CUdev"]),
+        .target(name: "SoakLinux", dependencies: ["SoakCore", "CPosix", "CGpioLine", "CUdev"]),
         // A simulated i.MX8M Plus behind a real pty: the same contracts in software.
         .target(name: "BoardSimulator", dependencies: ["SoakCore", "SoakLinux", "CPosix"]),
         // WHAT HAPPENED: the timeline and every report derived from it.

@@ -21,7 +21,7 @@ public struct BoardConfig: Sendable, Codable, Equatable {
         simulator: .default,
         uart: UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200),
         kernelLog: KernelLogConfig(source: .sim, path: nil),
-        power: PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, statusCommand: nil, timeout: .seconds(30)))
+        power: PowerConfig(kind: .sim))
 }
 
 public struct UartConfig: Sendable, Codable, Equatable {
@@ -75,7 +75,13 @@ public struct SimulatorConfig: Sendable, Codable, Equatable {
 }
 
 public struct PowerConfig: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable { case sim, command, none }
+    public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, none }
+    /// The power state the board is left in when the tester stops, on every exit path it controls.
+    public enum ExitState: String, Sendable, Codable, CaseIterable {
+        case on, off
+        /// Whatever it was last switched to.
+        case asIs = "as-is"
+    }
     public var kind: Kind
     /// For `command`: shell commands (a USB relay, a PDU, uhubctl, labgrid-client power ...).
     public var onCommand: String?
@@ -83,4 +89,43 @@ public struct PowerConfig: Sendable, Codable, Equatable {
     /// Optional: exits 0 when the board is powered.
     public var statusCommand: String?
     public var timeout: SoakDuration
+    /// For `gpio`: the relay line.
+    public var gpio: GpioRelayConfig?
+    /// How long the power stays off in a cycle (the board's capacitors); nil: the profile's
+    /// recovery.off_time.
+    public var offTime: SoakDuration?
+    /// After power returns, how long to wait before looking for the board's devices.
+    public var settleTime: SoakDuration?
+    public var onExit: ExitState
+
+    public init(kind: Kind, onCommand: String? = nil, offCommand: String? = nil, statusCommand: String? = nil,
+                timeout: SoakDuration = .seconds(30), gpio: GpioRelayConfig? = nil, offTime: SoakDuration? = nil,
+                settleTime: SoakDuration? = nil, onExit: ExitState = .on) {
+        self.kind = kind
+        self.onCommand = onCommand
+        self.offCommand = offCommand
+        self.statusCommand = statusCommand
+        self.timeout = timeout
+        self.gpio = gpio
+        self.offTime = offTime
+        self.settleTime = settleTime
+        self.onExit = onExit
+    }
+}
+
+/// A relay (or a board's power-enable pin) on one GPIO line.
+public struct GpioRelayConfig: Sendable, Codable, Equatable {
+    /// The chip: a kernel name (`gpiochip2`), a path (`/dev/gpiochip2`), a number, or its label
+    /// (`30220000.gpio`, `relaychip`).
+    public var chip: String
+    /// The line: an offset on the chip, or the line's name (from the device tree's gpio-line-names).
+    public var line: String
+    /// The relay is energised (board powered) when the line is low.
+    public var activeLow: Bool
+
+    public init(chip: String, line: String, activeLow: Bool = false) {
+        self.chip = chip
+        self.line = line
+        self.activeLow = activeLow
+    }
 }

@@ -18,6 +18,8 @@ public struct Event: Codable, Sendable, Equatable {
         case source
         /// A recovery step was tried.
         case recovery
+        /// The tester switched the board's power outside a recovery step (at start, on exit).
+        case power
         case runEnd = "run_end"
     }
 

@@ -250,11 +250,7 @@ public enum ConfigLoader {
             if let b = sm.optional("uart_baud") { cfg.uartBaud = try b.int(0...4_000_000, what: "a baud rate (0: printing costs no time)") }
             if let b = sm.optional("boot_time") { cfg.bootTime = try b.duration(allowZero: true) }
             if let b = sm.optional("heartbeat") { cfg.heartbeat = try b.duration() }
-            if let b = sm.optional("tty_needs_modprobe") {
-                let text = try b.string()
-                guard let v = Bool(text) else { throw b.error("expected true or false, found '\(text)'") }
-                cfg.ttyNeedsModprobe = v
-            }
+            if let b = sm.optional("tty_needs_modprobe") { cfg.ttyNeedsModprobe = try b.bool() }
             if let f = sm.optional("faults") {
                 for item in try f.sequence() {
                     let fm = try item.mapping(allowed: ["kind", "mtbf", "down", "spike"])
@@ -318,21 +314,46 @@ public enum ConfigLoader {
             board.kernelLog = KernelLogConfig(source: source, path: nil)
         }
         if let pw = root.optional("power") {
-            let pm = try pw.mapping(allowed: ["kind", "on", "off", "status", "timeout"])
-            let k = try pm.required("kind")
-            guard let kind = PowerConfig.Kind(rawValue: try k.string()) else {
-                throw k.error("expected sim, command or none (a GPIO relay is not built yet: drive it with a command such as gpioset)")
-            }
-            if kind == .sim && device != LinkConfig.simulatorDevice { throw k.error("'sim' power is the simulated board's; this board's link is not simulated") }
-            var cfg = PowerConfig(kind: kind, onCommand: try pm.optional("on")?.string(), offCommand: try pm.optional("off")?.string(),
-                                  statusCommand: try pm.optional("status")?.string(),
-                                  timeout: try pm.optional("timeout")?.duration() ?? .seconds(30))
-            if kind == .command && (cfg.onCommand == nil || cfg.offCommand == nil) { throw pw.error("kind: command needs both on: and off: commands") }
-            if kind != .command { cfg.onCommand = nil; cfg.offCommand = nil; cfg.statusCommand = nil }
-            board.power = cfg
+            board.power = try parsePower(pw, simulated: device == LinkConfig.simulatorDevice)
         } else if device == LinkConfig.simulatorDevice {
-            board.power = PowerConfig(kind: .sim, onCommand: nil, offCommand: nil, statusCommand: nil, timeout: .seconds(30))
+            board.power = PowerConfig(kind: .sim)
         }
         return board
+    }
+
+    static func parsePower(_ node: YAMLReader, simulated: Bool) throws(ConfigError) -> PowerConfig {
+        let pm = try node.mapping(allowed: ["kind", "on", "off", "status", "timeout", "chip", "line", "active_low",
+                                            "off_time", "settle_time", "on_exit"])
+        let k = try pm.required("kind")
+        guard let kind = PowerConfig.Kind(rawValue: try k.string()) else {
+            throw k.error("expected one of: \(PowerConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if kind == .sim && !simulated { throw k.error("'sim' power is the simulated board's; this board's link is not simulated") }
+        // Keys of another kind are mistakes (a gpio board with an on: command would never run it).
+        let commandKeys = ["on", "off", "status"], gpioKeys = ["chip", "line", "active_low"]
+        let foreign = kind == .command ? gpioKeys : kind == .gpio ? commandKeys : commandKeys + gpioKeys
+        for key in foreign where pm.has(key) {
+            throw pm.keyError(key, "'\(key)' does not apply to power kind '\(kind.rawValue)'")
+        }
+        var cfg = PowerConfig(kind: kind, onCommand: try pm.optional("on")?.string(), offCommand: try pm.optional("off")?.string(),
+                              statusCommand: try pm.optional("status")?.string(),
+                              timeout: try pm.optional("timeout")?.duration() ?? .seconds(30))
+        if kind == .command && (cfg.onCommand == nil || cfg.offCommand == nil) { throw node.error("kind: command needs both on: and off: commands") }
+        if kind == .gpio {
+            let chip = try pm.required("chip").string()
+            let lineNode = try pm.required("line")
+            let line = try lineNode.string()
+            if line.isEmpty { throw lineNode.error("expected a line offset (0, 1, ...) or a line name such as POWER_RELAY") }
+            cfg.gpio = GpioRelayConfig(chip: chip, line: line, activeLow: try pm.optional("active_low")?.bool() ?? false)
+        }
+        if let v = pm.optional("off_time") { cfg.offTime = try v.duration() }
+        if let v = pm.optional("settle_time") { cfg.settleTime = try v.duration(allowZero: true) }
+        if let v = pm.optional("on_exit") {
+            guard let state = PowerConfig.ExitState(rawValue: try v.string()) else {
+                throw v.error("expected one of: \(PowerConfig.ExitState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            cfg.onExit = state
+        }
+        return cfg
     }
 }

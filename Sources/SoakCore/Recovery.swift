@@ -24,13 +24,6 @@ public struct RecoveryPolicy: Sendable, Codable, Equatable {
                                                  probeTimeout: .seconds(5), offTime: .seconds(2), bootTimeout: .seconds(60))
 }
 
-/// Switches the board's power: the simulator's power input, a relay, a PDU command.
-public protocol PowerSwitch: AnyObject {
-    var name: String { get }
-    func on() throws(RecoveryFailure)
-    func off() throws(RecoveryFailure)
-}
-
 /// The hardware side of recovery, provided by whoever knows the board (the CLI wires the
 /// simulator's power input, a power command, ...). Each call returns a freshly opened link.
 public protocol BoardControl: AnyObject {

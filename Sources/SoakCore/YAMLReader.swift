@@ -85,6 +85,11 @@ struct YAMLReader {
         return v
     }
 
+    func bool() throws(ConfigError) -> Bool {
+        guard let v = Bool(try string()) else { throw error("expected true or false, found \(found)") }
+        return v
+    }
+
     func uint64() throws(ConfigError) -> UInt64 {
         guard let v = UInt64(try string()) else { throw error("expected a whole number of 0 or more, found \(found)") }
         return v

@@ -32,17 +32,24 @@ public final class CommandPowerSwitch: PowerSwitch {
 /// the tty to come back (running the board's setup commands again).
 public final class TtyBoardControl: BoardControl {
     let devicePath: () -> String?
-    let power: PowerSwitch?
+    let power: PowerControl?
+    let powerConfig: PowerConfig?
     let setup: () throws -> Void
     let reopenTimeout: SoakDuration
+    let interrupted: () -> Bool
 
     /// - devicePath: where the tty is now (a simulator's path may change after a power cycle).
-    public init(devicePath: @escaping () -> String?, power: PowerSwitch?, reopenTimeout: SoakDuration = .seconds(5),
+    /// - powerConfig: the board's off and settle times (the profile's off_time when it has none).
+    /// - interrupted: a SIGINT/SIGTERM flag; a wait gives up when it is set.
+    public init(devicePath: @escaping () -> String?, power: PowerControl?, powerConfig: PowerConfig? = nil,
+                reopenTimeout: SoakDuration = .seconds(5), interrupted: @escaping () -> Bool = { false },
                 setup: @escaping () throws -> Void = {}) {
         self.devicePath = devicePath
         self.power = power
+        self.powerConfig = powerConfig
         self.setup = setup
         self.reopenTimeout = reopenTimeout
+        self.interrupted = interrupted
     }
 
     public func supports(_ step: RecoveryPolicy.Step) -> Bool {
@@ -60,13 +67,12 @@ public final class TtyBoardControl: BoardControl {
         case .powerCycle:
             guard let power else { return .failure(RecoveryFailure("no power switch")) }
             do {
-                try power.off()
-                usleep(UInt32(min(policy.offTime.nanoseconds / 1000, UInt64(UInt32.max))))
-                try power.on()
+                try power.cycle(offTime: powerConfig?.offTime ?? policy.offTime) { sleep($0, unless: interrupted) }
             } catch {
-                // Whatever happened, the board is not left off by us.
-                try? power.on()
                 return .failure(error)
+            }
+            if let settle = powerConfig?.settleTime, !sleep(settle, unless: interrupted) {
+                return .failure(RecoveryFailure("interrupted"))
             }
             do { try setup() } catch { return .failure(RecoveryFailure("setup after power-on: \(error)")) }
             return open(timeout: policy.bootTimeout)
@@ -85,6 +91,7 @@ public final class TtyBoardControl: BoardControl {
                 }
             }
             if MonotonicClock.read() >= deadline { return .failure(RecoveryFailure("the tty did not come back within \(timeout)")) }
+            if interrupted() { return .failure(RecoveryFailure("interrupted")) }
             usleep(20_000)
         }
     }

@@ -45,7 +45,18 @@ struct Devices: ParsableCommand {
 struct Power: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Switch a board's power through its board file's power: block (on, off, cycle, status).",
-        discussion: "For kind: command the on/off commands run with their timeout; status runs the status command when the board file has one (exit 0: on). A board whose power is the in-process simulator (kind: sim) has nothing to switch from outside: a standalone `rpmsg-soak sim --dir D` is switched with echo 'power cycle' > D/control, or with a command board file.")
+        discussion: """
+            kind: command runs the on/off commands with their timeout; status runs the status command \
+            (exit 0: on). kind: gpio requests the relay line, drives it and releases it; status reads \
+            the line without changing it. A released line keeps its value on most SoC GPIO controllers \
+            (i.MX included) but not on all (gpio-sim returns to its pull): --hold keeps the line \
+            requested until SIGINT or SIGTERM. An interrupted cycle or hold leaves the board in the \
+            board file's on_exit state (default: on). A board whose power is the in-process simulator \
+            (kind: sim) has nothing to switch from outside: a standalone `rpmsg-soak sim --dir D` is \
+            switched with echo 'power cycle' > D/control.
+            Exit status: 0 done (status: on), 1 status: off, 2 usage or configuration error, \
+            3 the switch failed, 130 interrupted during a cycle.
+            """)
 
     enum Action: String, ExpressibleByArgument, CaseIterable { case on, off, cycle, status }
 
@@ -55,57 +66,99 @@ struct Power: ParsableCommand {
     @Option(name: .long, help: "The board file.")
     var board: String
 
-    @Option(name: .long, help: "How long the power stays off in a cycle (for example 2s).")
-    var offTime: String = "2s"
+    @Option(name: .long, help: "How long the power stays off in a cycle (for example 2s; default: the board file's power.off_time, else 2s).")
+    var offTime: String?
+
+    @Flag(name: .long, help: "After switching, keep holding the switch (a GPIO line request) until SIGINT or SIGTERM.")
+    var hold = false
+
+    func validate() throws {
+        if hold && action == .status { throw ValidationError("--hold does not apply to status") }
+        if let t = offTime, SoakDuration.parse(t) == nil {
+            throw ValidationError("--off-time: expected a duration such as 2s, found '\(t)'")
+        }
+    }
 
     func run() throws {
+        installStopHandlers()
         let config: BoardConfig
         do { config = try ConfigLoader.loadBoard(path: board) } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak power: configuration error: \(error)\n".utf8))
-            throw ExitCode(2)
+            fail("configuration error: \(error)", exit: 2)
         }
-        guard let p = config.power, p.kind == .command, let on = p.onCommand, let off = p.offCommand else {
-            FileHandle.standardError.write(Data("rpmsg-soak power: \(board): no power commands (power.kind is \(config.power?.kind.rawValue ?? "not set")); nothing to switch\n".utf8))
-            throw ExitCode(2)
+        guard let p = config.power, p.kind == .command || p.kind == .gpio else {
+            let kind = config.power?.kind.rawValue ?? "not set"
+            fail("\(board): power.kind is \(kind): nothing to switch from here (use kind: gpio or kind: command)", exit: 2)
         }
-        guard let offDuration = SoakDuration.parse(offTime) else {
-            FileHandle.standardError.write(Data("rpmsg-soak power: --off-time: expected a duration such as 2s, found '\(offTime)'\n".utf8))
-            throw ExitCode(2)
+        let offDuration = offTime.flatMap(SoakDuration.parse) ?? p.offTime ?? .seconds(2)
+        if action == .status { return try status(p) }
+
+        let control: PowerControl
+        switch p.kind {
+        case .gpio:
+            guard let gpio = p.gpio else { fail("\(board): power.kind gpio without chip and line", exit: 2) }
+            do {
+                // Requested straight into the first state the action wants: no glitch through the other.
+                control = PowerControl(try GpioPowerSwitch(config: gpio, initial: action == .on), onExit: p.onExit,
+                                       knownOn: action == .on)
+            } catch {
+                fail("\(error)", exit: 3)
+            }
+        default:
+            control = PowerControl(CommandPowerSwitch(on: p.onCommand ?? "", off: p.offCommand ?? "", timeout: p.timeout), onExit: p.onExit)
         }
-        let power = CommandPowerSwitch(on: on, off: off, timeout: p.timeout)
+        let interrupted = { stopRequested.load(ordering: .relaxed) }
         do {
             switch action {
-            case .on: try power.on()
-            case .off: try power.off()
-            case .cycle:
-                do {
-                    try power.off()
-                    usleep(UInt32(min(offDuration.nanoseconds / 1000, UInt64(UInt32.max))))
-                } catch {
-                    try? power.on()  // never left off by accident
-                    throw error
-                }
-                try power.on()
-            case .status:
-                guard let status = p.statusCommand else {
-                    print("unknown (the board file's power block has no status command)")
-                    return
-                }
-                do {
-                    try SetupCommands.run([status], timeout: p.timeout)
-                    print("on")
-                } catch {
-                    print("off")
-                    throw ExitCode(1)
-                }
+            case .on: try control.on()
+            case .off: try control.off()
+            case .cycle: try control.cycle(offTime: offDuration) { sleep($0, unless: interrupted) }
+            case .status: break
+            }
+            print("power \(action.rawValue): done (\(control.power.name))")
+            fflush(nil)
+            if hold {
+                print("holding; SIGINT or SIGTERM ends the hold and leaves the board \(p.onExit.rawValue)")
+                fflush(nil)
+                while !interrupted() { _ = sleep(.seconds(1), unless: interrupted) }
+                try leave(control)
                 return
             }
-            print("power \(action.rawValue): done")
-        } catch let e as ExitCode {
-            throw e
+            control.power.release()
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak power \(action.rawValue): \(error)\n".utf8))
-            throw ExitCode(3)
+            let wasInterrupted = interrupted()
+            do { try leave(control) } catch { FileHandle.standardError.write(Data("rpmsg-soak power: \(error)\n".utf8)) }
+            fail("\(action.rawValue): \(error)", exit: wasInterrupted ? 130 : 3)
         }
+    }
+
+    /// Puts the board in its declared state (on_exit) and says so.
+    private func leave(_ control: PowerControl) throws(RecoveryFailure) {
+        if let what = try control.finish() { print(what) } else { print("power left \(control.lastSwitched == false ? "off" : "on") (on_exit: \(control.onExit.rawValue))") }
+        fflush(nil)
+    }
+
+    private func status(_ p: PowerConfig) throws {
+        let on: Bool
+        if p.kind == .gpio, let gpio = p.gpio {
+            do { on = try GpioPowerSwitch.status(config: gpio) } catch { fail("status: \(error)", exit: 3) }
+        } else {
+            guard let status = p.statusCommand else {
+                print("unknown (the board file's power block has no status command)")
+                return
+            }
+            do {
+                try SetupCommands.run([status], timeout: p.timeout)
+                on = true
+            } catch {
+                on = false
+            }
+        }
+        print(on ? "on" : "off")
+        if !on { throw ExitCode(1) }
+    }
+
+    private func fail(_ text: String, exit code: Int32) -> Never {
+        FileHandle.standardError.write(Data("rpmsg-soak power: \(text)\n".utf8))
+        Foundation.exit(code)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SoakLinux
 
 @main
 struct RpmsgSoak: ParsableCommand {
@@ -11,7 +12,7 @@ struct RpmsgSoak: ParsableCommand {
         discussion: """
         Exit status: 0 passed, 1 the soak failed its criteria, 2 usage or configuration error, 3 infrastructure error (hardware unreachable), 130 interrupted (reports still written).
         """,
-        version: version,
+        version: "\(version) (libgpiod \(LibraryVersions.gpiod), API v\(LibraryVersions.gpiodAPI))",
         subcommands: [Run.self, Check.self, Report.self, Sim.self, Power.self, Devices.self]
     )
 

@@ -36,6 +36,56 @@ struct SoakSession {
         start.run = RunInfo(profile: plan.profile, board: plan.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
                             seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
         timeline.emit(start)
+        soak(folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
+        return finish(folder: folder, timeline: timeline)
+    }
+
+    /// Everything between the run's start event and its reports. Each device is closed and the
+    /// power left in its declared state on the way out, before the reports are written.
+    private func soak(folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date) {
+        func note(_ kind: Event.Kind, _ text: String) {
+            var e = event(kind, monoStart: monoStart, wallStart: wallStart, message: text)
+            e.message = text
+            timeline.emit(e)
+        }
+        func endEarly(_ error: Error) {
+            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
+            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(),
+                           seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+            timeline.emit(e)
+        }
+        // A relay line is requested first and held for the whole run: if someone else holds
+        // it, nothing else is touched. Requesting it drives it on (the board must be up to soak).
+        var power: PowerControl?
+        defer {
+            do {
+                if let what = try power?.finish() { note(.power, what) }
+            } catch {
+                let text = "could not leave the board in its declared power state (on_exit: \(plan.board.power?.onExit.rawValue ?? "on")): \(error)"
+                FileHandle.standardError.write(Data("rpmsg-soak: \(text)\n".utf8))
+                note(.warning, text)
+            }
+        }
+        if let p = plan.board.power {
+            switch p.kind {
+            case .gpio:
+                guard let gpio = p.gpio else { break }
+                do {
+                    let relay = try GpioPowerSwitch(config: gpio, initial: true)
+                    power = PowerControl(relay, onExit: p.onExit, knownOn: true)
+                    note(.power, "\(relay.name) requested and driven on; held until the run ends")
+                } catch {
+                    endEarly(error)
+                    return
+                }
+            case .command:
+                if let on = p.onCommand, let off = p.offCommand {
+                    power = PowerControl(CommandPowerSwitch(on: on, off: off, timeout: p.timeout), onExit: p.onExit)
+                }
+            case .sim, .none:
+                break
+            }
+        }
 
         // The simulated board boots first, so its UART reader opens at once and reads the boot
         // banner before the first echo (a banner after it means the M7 rebooted).
@@ -48,6 +98,7 @@ struct SoakSession {
                                                     directory: "\(folder)/sim"))
             sim.start()
             simulator = sim
+            if plan.board.power?.kind == .sim { power = PowerControl(sim, onExit: plan.board.power?.onExit ?? .on, knownOn: true) }
             do {
                 // A simulated board's setup commands reach it through its control FIFO:
                 //   echo modprobe imx_rpmsg_tty > "$RPMSG_SOAK_SIM/control"
@@ -81,38 +132,31 @@ struct SoakSession {
             e.message = "opened \(path) (raw, exclusive)"
             timeline.emit(e)
         } catch {
-            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
-            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(),
-                           seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
-            timeline.emit(e)
-            return finish(folder: folder, timeline: timeline)
+            endEarly(error)
+            return
         }
 
         tightenTimerSlack()
         let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: timeline,
                                 runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
-                                control: boardControl(simulator: simulator, folder: folder, path: link.path),
+                                control: boardControl(simulator: simulator, power: power, folder: folder, path: link.path),
                                 shouldStop: { stopRequested.load(ordering: .relaxed) })
         _ = runner.run()
         link.close()
-        return finish(folder: folder, timeline: timeline)
     }
 
     /// How this board is recovered: reopen its tty, or cycle its power (the simulator's power
     /// input, or the board file's power commands) and wait for the tty again.
-    private func boardControl(simulator: SimulatedBoard?, folder: String, path: String) -> BoardControl? {
+    private func boardControl(simulator: SimulatedBoard?, power: PowerControl?, folder: String, path: String) -> BoardControl? {
         guard plan.profile.recovery != nil else { return nil }
         let board = plan.board
+        let interrupted = { stopRequested.load(ordering: .relaxed) }
         if let sim = simulator {
             let env = ["RPMSG_SOAK_SIM": "\(folder)/sim"]
-            return TtyBoardControl(devicePath: { sim.ttyPath }, power: board.power?.kind == .sim ? sim : nil,
+            return TtyBoardControl(devicePath: { sim.ttyPath }, power: power, powerConfig: board.power, interrupted: interrupted,
                                    setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: env) })
         }
-        var power: PowerSwitch?
-        if let p = board.power, p.kind == .command, let on = p.onCommand, let off = p.offCommand {
-            power = CommandPowerSwitch(on: on, off: off, timeout: p.timeout)
-        }
-        return TtyBoardControl(devicePath: { path }, power: power,
+        return TtyBoardControl(devicePath: { path }, power: power, powerConfig: board.power, interrupted: interrupted,
                                setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout) })
     }
 

@@ -1,0 +1,142 @@
+import Testing
+@testable import SoakCore
+
+/// A switch that records what it was told and can be made to fail: PowerControl's policy is
+/// pure logic. The real switches (gpio on gpio-sim in QEMU, command, sim) are tested elsewhere.
+final class RecordingPowerSwitchMock: PowerSwitch {
+    let name = "recording mock"
+    var actions: [String] = []
+    var failOff = false
+    var failOn = false
+
+    func on() throws(RecoveryFailure) {
+        actions.append("on")
+        if failOn { throw RecoveryFailure("on failed") }
+    }
+    func off() throws(RecoveryFailure) {
+        actions.append("off")
+        if failOff { throw RecoveryFailure("off failed") }
+    }
+    func release() { actions.append("release") }
+}
+
+@Suite("PowerControl (recording switch mock)")
+struct PowerControlTests {
+    @Test("a cycle is off, wait, on; finish with on_exit on changes nothing after it")
+    func cycle() throws {
+        let sw = RecordingPowerSwitchMock()
+        let control = PowerControl(sw, onExit: .on, knownOn: true)
+        var waited: [SoakDuration] = []
+        try control.cycle(offTime: .seconds(3)) { waited.append($0); return true }
+        #expect(waited == [.seconds(3)])
+        #expect(try control.finish() == nil)
+        #expect(sw.actions == ["off", "on", "release"])
+    }
+
+    @Test("an interrupted cycle stops with power off and finish switches it on once")
+    func interruptedCycle() throws {
+        let sw = RecordingPowerSwitchMock()
+        let control = PowerControl(sw, onExit: .on, knownOn: true)
+        #expect(throws: RecoveryFailure.self) { try control.cycle(offTime: .seconds(60)) { _ in false } }
+        #expect(sw.actions == ["off"])
+        #expect(try control.finish() == "power switched on (on_exit: on)")
+        #expect(try control.finish() == nil)
+        #expect(sw.actions == ["off", "on", "release"])
+    }
+
+    @Test("an interrupted cycle of a board declared off stays off, without an on in between")
+    func interruptedCycleDeclaredOff() throws {
+        let sw = RecordingPowerSwitchMock()
+        let control = PowerControl(sw, onExit: .off, knownOn: true)
+        #expect(throws: RecoveryFailure.self) { try control.cycle(offTime: .seconds(60)) { _ in false } }
+        #expect(try control.finish() == nil)
+        #expect(sw.actions == ["off", "release"])
+    }
+
+    @Test("a failed off switches power back on and reports the failure")
+    func failedOff() {
+        let sw = RecordingPowerSwitchMock()
+        sw.failOff = true
+        let control = PowerControl(sw, onExit: .on)
+        #expect(throws: RecoveryFailure.self) { try control.cycle(offTime: .seconds(1)) { _ in true } }
+        #expect(sw.actions == ["off", "on"])
+        #expect(control.lastSwitched == true)
+    }
+
+    @Test("a switch never used is left as found with on_exit on, and switched off with on_exit off")
+    func untouched() throws {
+        let a = RecordingPowerSwitchMock()
+        #expect(try PowerControl(a, onExit: .on).finish() == nil)
+        #expect(a.actions == ["release"])
+        let b = RecordingPowerSwitchMock()
+        #expect(try PowerControl(b, onExit: .off).finish() == "power switched off (on_exit: off)")
+        #expect(b.actions == ["off", "release"])
+        let c = RecordingPowerSwitchMock()
+        let control = PowerControl(c, onExit: .asIs)
+        try control.off()
+        #expect(try control.finish() == nil)
+        #expect(c.actions == ["off", "release"])
+    }
+
+    @Test("a failing finish still releases the switch")
+    func failingFinish() {
+        let sw = RecordingPowerSwitchMock()
+        let control = PowerControl(sw, onExit: .on)
+        try? control.off()
+        sw.failOn = true
+        #expect(throws: RecoveryFailure.self) { try control.finish() }
+        #expect(sw.actions.last == "release")
+    }
+}
+
+@Suite("Board file: power")
+struct BoardPowerConfigTests {
+    let head = "name: b\nlink: {device: /dev/ttyRPMSG30}\n"
+
+    @Test("a gpio relay with every key")
+    func gpioRelay() throws {
+        let board = try ConfigLoader.parseBoard(text: head + """
+            power:
+              kind: gpio
+              chip: 30220000.gpio
+              line: M7_POWER
+              active_low: true
+              off_time: 3s
+              settle_time: 500ms
+              on_exit: off
+            """, file: "b.yaml")
+        let p = try #require(board.power)
+        #expect(p.kind == .gpio)
+        #expect(p.gpio == GpioRelayConfig(chip: "30220000.gpio", line: "M7_POWER", activeLow: true))
+        #expect(p.offTime == .seconds(3))
+        #expect(p.settleTime == .milliseconds(500))
+        #expect(p.onExit == .off)
+    }
+
+    @Test("gpio defaults: active high, board left on, the profile's off time")
+    func gpioDefaults() throws {
+        let board = try ConfigLoader.parseBoard(text: head + "power: {kind: gpio, chip: gpiochip2, line: 7}\n", file: "b.yaml")
+        #expect(board.power?.gpio == GpioRelayConfig(chip: "gpiochip2", line: "7", activeLow: false))
+        #expect(board.power?.onExit == .on)
+        #expect(board.power?.offTime == nil)
+    }
+
+    @Test("mistakes in a power block name file, line, column and key")
+    func errors() {
+        let missingLine = boardError(head + "power:\n  kind: gpio\n  chip: gpiochip0\n")
+        #expect(missingLine?.description.contains("board.yaml:4:3: power.line: missing required key") == true)
+        
+        let commandKeyOnGpio = boardError(head + "power:\n  kind: gpio\n  chip: gpiochip0\n  line: 1\n  on: relay-on\n")
+        #expect(commandKeyOnGpio?.line == 7)
+        #expect(commandKeyOnGpio?.key == "power.on")
+        #expect(commandKeyOnGpio?.message.contains("'on' does not apply to power kind 'gpio'") == true)
+        let gpioKeyOnCommand = boardError(head + "power:\n  kind: command\n  on: a\n  off: b\n  chip: gpiochip0\n")
+        #expect(gpioKeyOnCommand?.message.contains("'chip' does not apply to power kind 'command'") == true)
+        let badBool = boardError(head + "power: {kind: gpio, chip: c, line: 1, active_low: maybe}\n")
+        #expect(badBool?.message.contains("expected true or false") == true)
+        let badExit = boardError(head + "power: {kind: gpio, chip: c, line: 1, on_exit: sometimes}\n")
+        #expect(badExit?.message.contains("expected one of: on, off, as-is") == true)
+        let badKind = boardError(head + "power: {kind: relay}\n")
+        #expect(badKind?.message.contains("expected one of: sim, command, gpio, none") == true)
+    }
+}
