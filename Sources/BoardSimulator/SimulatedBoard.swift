@@ -8,7 +8,9 @@ import SoakLinux
 /// API, or `power on|off|cycle` written to the `control` FIFO). Runs on a thread of its own.
 ///
 /// In `directory` it keeps: `ttyRPMSG30` and `ttyM7UART` (links to the current ptys), `kmsg`
-/// (the kernel log) and `control` (a FIFO).
+/// (the kernel log), `control` (a FIFO) and `remoteproc/` (`state`, `firmware`, `name` as in
+/// /sys/class/remoteproc/remoteproc0: write `stop` or `start` to `state`; the board thread
+/// answers within 50 ms, where sysfs answers at once).
 public final class SimulatedBoard: @unchecked Sendable {
     public struct Options: Sendable {
         public var config: SimulatorConfig
@@ -64,6 +66,7 @@ public final class SimulatedBoard: @unchecked Sendable {
     public var uartPath: String? { lock.withLock { uart.map { link("ttyM7UART") ?? $0.slavePath } } }
     public var kernelLogPath: String? { link("kmsg") }
     public var controlPath: String? { link("control") }
+    public var remoteprocPath: String? { link("remoteproc") }
     private func link(_ name: String) -> String? { options.directory.map { "\($0)/\(name)" } }
 
     public var status: Status {
@@ -81,6 +84,12 @@ public final class SimulatedBoard: @unchecked Sendable {
         if let dir = options.directory {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             if let c = controlPath { unlink(c); mkfifo(c, 0o622) }
+            if let r = remoteprocPath {
+                try? FileManager.default.createDirectory(atPath: r, withIntermediateDirectories: true)
+                writeRemoteproc("name", "imx-rproc")
+                writeRemoteproc("firmware", "imx8mp_m7_TCM_rpmsg_lite_str_echo_rtos.elf")
+                writeRemoteproc("state", "offline")
+            }
         }
         lock.withLock { alive = true }
         let t = Thread { [self] in self.main() }
@@ -116,6 +125,11 @@ public final class SimulatedBoard: @unchecked Sendable {
     private var ttyBackAt: UInt64?
     private var stallUntil: UInt64 = 0
     private var pendingEcho: [UInt8] = []
+    /// The M7 was stopped through remoteproc: it stays down until `start` (or a power cycle).
+    private var m7Stopped = false
+    private var remoteprocCheckedAt: UInt64 = 0
+    /// M7 restarts through remoteproc, for the per-start seed.
+    private var restarts = 0
     private var controlFd: Int32 = -1
     /// `modprobe` / `rmmod imx_rpmsg_tty` from the control FIFO, for the board thread.
     private var driverRequest: Bool?
@@ -133,8 +147,12 @@ public final class SimulatedBoard: @unchecked Sendable {
         while lock.withLock({ alive }) {
             var now = clock.now()
             readControl(&controlBuffer)
+            if now &- remoteprocCheckedAt >= 50_000_000 {
+                remoteprocCheckedAt = now
+                readRemoteproc(now: now)
+            }
             let (want, booted) = lock.withLock { (wantPower, firmware != nil) }
-            if want && !booted {
+            if want && !booted && !m7Stopped {
                 if bootAt == nil { bootAt = now &+ config.bootTime.nanoseconds }
                 if let at = bootAt, now >= at { boot(now: now) }
             } else if !want && (booted || bootAt != nil) {
@@ -198,11 +216,12 @@ public final class SimulatedBoard: @unchecked Sendable {
         bootAt = nil
         let cycle = lock.withLock { powerCycles }
         // Each power-on draws from its own stream: one SplitMix64 step decorrelates the seeds.
-        var cycleSeed = options.seed ^ (UInt64(cycle) &* 0x9E37_79B9_7F4A_7C15)
+        var cycleSeed = options.seed ^ (UInt64(cycle) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(restarts) &* 0xD1B5_4A32_D192_ED03)
         var fw = EchoFirmware(uartBaud: config.uartBaud, heartbeat: config.heartbeat, faults: config.faults,
                               seed: SplitMix64.next(&cycleSeed), powerOnAt: now)
         fw.faults = extraFaults
-        guard let serial = try? PseudoTerminal() else {
+        // An M7 restarted through remoteproc prints on the same UART adapter.
+        guard let serial = lock.withLock({ uart }) ?? (try? PseudoTerminal()) else {
             FileHandle.standardError.write(Data("simulated board: cannot create its UART pty\n".utf8))
             return
         }
@@ -218,10 +237,65 @@ public final class SimulatedBoard: @unchecked Sendable {
             uart = serial
         }
         kernel?.record(level: 6, text: "remoteproc remoteproc0: imx-rproc is available", at: now)
+        writeRemoteproc("state", config.m7StartedByBootLoader ? "attached" : "running")
+        if !config.m7StartedByBootLoader {
+            kernel?.record(level: 6, text: "remoteproc remoteproc0: remote processor imx-rproc is now up", at: now)
+        }
         handle(banners, now: now)
     }
 
+    /// The M7 stops (remoteproc `stop`): its RPMsg channel and tty go away; Linux and the UART
+    /// adapter stay.
+    private func stopM7(now: UInt64) {
+        bootAt = nil
+        ttyBackAt = nil
+        stallUntil = 0
+        pendingEcho.removeAll()
+        m7Stopped = true
+        lock.withLock {
+            if let fw = firmware {
+                processedBefore += fw.processed
+                faultsBefore += fw.faultLog.map(\.kind)
+            }
+            firmware = nil
+            rpmsg?.close()
+            rpmsg = nil
+        }
+        if let dir = options.directory { unlink("\(dir)/ttyRPMSG30") }
+        kernel?.record(level: 6, text: "remoteproc remoteproc0: stopped remote processor imx-rproc", at: now)
+        writeRemoteproc("state", "offline")
+    }
+
+    /// Acts on `stop` or `start` written to remoteproc/state.
+    private func readRemoteproc(now: UInt64) {
+        guard let dir = remoteprocPath, let state = readText("\(dir)/state")?.trimmingCharacters(in: .whitespacesAndNewlines) else { return }
+        switch state {
+        case "stop" where lock.withLock({ firmware != nil }) && !config.m7StartedByBootLoader:
+            stopM7(now: now)
+        case "start" where m7Stopped && lock.withLock({ wantPower }):
+            m7Stopped = false
+            restarts += 1
+            bootAt = now &+ config.bootTime.nanoseconds
+        case "stop", "start":
+            // Not possible now (attached, already stopped, powered off): sysfs would refuse the
+            // write with EINVAL or EBUSY; the file goes back to the real state.
+            let real = lock.withLock({ firmware != nil }) ? (config.m7StartedByBootLoader ? "attached" : "running") : "offline"
+            if !(state == "start" && bootAt != nil) { writeRemoteproc("state", real) }
+        default:
+            break
+        }
+    }
+
+    private func writeRemoteproc(_ file: String, _ text: String) {
+        guard let dir = remoteprocPath else { return }
+        let tmp = "\(dir)/.\(file).new"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data((text + "\n").utf8)) else { return }
+        rename(tmp, "\(dir)/\(file)")
+    }
+
     private func powerDown() {
+        m7Stopped = false
+        writeRemoteproc("state", "offline")
         bootAt = nil
         ttyBackAt = nil
         stallUntil = 0

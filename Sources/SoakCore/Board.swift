@@ -11,6 +11,8 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     public var kernelLog: KernelLogConfig?
     /// How to switch the board's power; nil: it cannot be (a hang ends the run).
     public var power: PowerConfig?
+    /// The M7's remoteproc instance, for the remoteproc-restart recovery step.
+    public var remoteproc: RemoteprocConfig?
 
     public var isSimulated: Bool { link.device == LinkConfig.simulatorDevice }
 
@@ -21,7 +23,21 @@ public struct BoardConfig: Sendable, Codable, Equatable {
         simulator: .default,
         uart: UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200),
         kernelLog: KernelLogConfig(source: .sim, path: nil),
-        power: PowerConfig(kind: .sim))
+        power: PowerConfig(kind: .sim),
+        remoteproc: RemoteprocConfig(path: LinkConfig.simulatorDevice))
+
+    public init(name: String, description: String? = nil, link: LinkConfig, simulator: SimulatorConfig? = nil,
+                uart: UartConfig? = nil, kernelLog: KernelLogConfig? = nil, power: PowerConfig? = nil,
+                remoteproc: RemoteprocConfig? = nil) {
+        self.name = name
+        self.description = description
+        self.link = link
+        self.simulator = simulator
+        self.uart = uart
+        self.kernelLog = kernelLog
+        self.power = power
+        self.remoteproc = remoteproc
+    }
 }
 
 public struct UartConfig: Sendable, Codable, Equatable {
@@ -63,6 +79,8 @@ public struct SimulatorConfig: Sendable, Codable, Equatable {
     /// The tty driver is a module: `/dev/ttyRPMSG30` appears only after `modprobe imx_rpmsg_tty`
     /// (written to the board's control FIFO, as a board file's setup command does).
     public var ttyNeedsModprobe = false
+    /// U-Boot started the M7 (`bootaux`): remoteproc reports `attached` and cannot restart it.
+    public var m7StartedByBootLoader = false
 
     public init(uartBaud: Int, bootTime: SoakDuration, heartbeat: SoakDuration? = nil, faults: [FaultSpec] = []) {
         self.uartBaud = uartBaud
@@ -110,6 +128,22 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         self.offTime = offTime
         self.settleTime = settleTime
         self.onExit = onExit
+    }
+}
+
+/// The M7 as Linux's remoteproc framework sees it (`/sys/class/remoteproc/remoteprocN`).
+public struct RemoteprocConfig: Sendable, Codable, Equatable {
+    /// The sysfs directory, or `sim` for the simulated board's.
+    public var path: String
+    /// The firmware file (under /lib/firmware) to start; nil: the one remoteproc already names.
+    public var firmware: String?
+    /// How long stop and start may each take.
+    public var timeout: SoakDuration
+
+    public init(path: String, firmware: String? = nil, timeout: SoakDuration = .seconds(10)) {
+        self.path = path
+        self.firmware = firmware
+        self.timeout = timeout
     }
 }
 

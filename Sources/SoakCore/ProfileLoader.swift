@@ -226,7 +226,7 @@ public enum ConfigLoader {
     }
 
     public static func parseBoard(text: String, file: String) throws(ConfigError) -> BoardConfig {
-        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log", "power"])
+        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log", "power", "remoteproc"])
         let name = try root.required("name").string()
         let linkNode = try root.required("link")
         let lm = try linkNode.mapping(allowed: ["device", "setup", "setup_timeout"])
@@ -245,12 +245,17 @@ public enum ConfigLoader {
             guard device == LinkConfig.simulatorDevice else {
                 throw root.keyError("simulator", "only a board whose link.device is 'sim' takes simulator settings")
             }
-            let sm = try s.mapping(allowed: ["uart_baud", "boot_time", "heartbeat", "faults", "tty_needs_modprobe"])
+            let sm = try s.mapping(allowed: ["uart_baud", "boot_time", "heartbeat", "faults", "tty_needs_modprobe", "m7_started_by"])
             var cfg = SimulatorConfig.default
             if let b = sm.optional("uart_baud") { cfg.uartBaud = try b.int(0...4_000_000, what: "a baud rate (0: printing costs no time)") }
             if let b = sm.optional("boot_time") { cfg.bootTime = try b.duration(allowZero: true) }
             if let b = sm.optional("heartbeat") { cfg.heartbeat = try b.duration() }
             if let b = sm.optional("tty_needs_modprobe") { cfg.ttyNeedsModprobe = try b.bool() }
+            if let b = sm.optional("m7_started_by") {
+                let by = try b.string()
+                guard by == "linux" || by == "u-boot" else { throw b.error("expected linux (remoteproc loads the firmware) or u-boot (bootaux; remoteproc state attached), found '\(by)'") }
+                cfg.m7StartedByBootLoader = by == "u-boot"
+            }
             if let f = sm.optional("faults") {
                 for item in try f.sequence() {
                     let fm = try item.mapping(allowed: ["kind", "mtbf", "down", "spike"])
@@ -317,6 +322,22 @@ public enum ConfigLoader {
             board.power = try parsePower(pw, simulated: device == LinkConfig.simulatorDevice)
         } else if device == LinkConfig.simulatorDevice {
             board.power = PowerConfig(kind: .sim)
+        }
+        if let r = root.optional("remoteproc") {
+            let rm = try r.mapping(allowed: ["path", "firmware", "timeout"])
+            let pathNode = try rm.required("path")
+            let path = try pathNode.string()
+            if path == LinkConfig.simulatorDevice && device != LinkConfig.simulatorDevice {
+                throw pathNode.error("'sim' is the simulated board's remoteproc; this board's link is not simulated")
+            }
+            if path != LinkConfig.simulatorDevice && !path.hasPrefix("/") {
+                throw pathNode.error("expected a sysfs directory such as /sys/class/remoteproc/remoteproc0, found '\(path)'")
+            }
+            var cfg = RemoteprocConfig(path: path, firmware: try rm.optional("firmware")?.string())
+            if let t = rm.optional("timeout") { cfg.timeout = try t.duration() }
+            board.remoteproc = cfg
+        } else if device == LinkConfig.simulatorDevice {
+            board.remoteproc = RemoteprocConfig(path: LinkConfig.simulatorDevice)
         }
         return board
     }

@@ -6,6 +6,9 @@ public struct RecoveryPolicy: Sendable, Codable, Equatable {
         /// Close and reopen the tty. Does not clear a kick timeout (DOMAIN.md), but does clear a
         /// tty that went away and came back.
         case reopen
+        /// Stop and start the M7 through remoteproc sysfs (Linux loaded its firmware), wait for
+        /// the tty. Not possible when U-Boot started the M7 (remoteproc state `attached`).
+        case remoteprocRestart = "remoteproc-restart"
         /// Power the board off for `off_time` and on again, wait for the tty.
         case powerCycle = "power-cycle"
     }
@@ -27,8 +30,8 @@ public struct RecoveryPolicy: Sendable, Codable, Equatable {
 /// The hardware side of recovery, provided by whoever knows the board (the CLI wires the
 /// simulator's power input, a power command, ...). Each call returns a freshly opened link.
 public protocol BoardControl: AnyObject {
-    /// Whether this board can do `step` at all (no power switch: no power cycle).
-    func supports(_ step: RecoveryPolicy.Step) -> Bool
+    /// Why this board cannot do `step` at all (no power switch: no power cycle), or nil when it can.
+    func unavailable(_ step: RecoveryPolicy.Step) -> String?
     /// Carries out `step` and opens the link again; the error text says what failed.
     func perform(_ step: RecoveryPolicy.Step, policy: RecoveryPolicy, closing old: Link) -> Result<Link, RecoveryFailure>
 }

@@ -108,6 +108,9 @@ public final class SoakRunner {
 
     public func run() -> Outcome {
         let start = clock.now()
+        // A board that has just booted (the simulator, a relay we switched on) prints its banner
+        // as the run starts; the UART reader may read it only after the first echo.
+        expectedRebootUntil = start &+ 2_000_000_000
         var schedule = TrafficSchedule(phases: profile.phases, start: start, seed: profile.seed)
         nextInterval = start &+ profile.reportInterval.nanoseconds
         lastIntervalAt = start
@@ -294,12 +297,12 @@ public final class SoakRunner {
             for step in policy.ladder {
                 if shouldStop() { return .stopped }
                 let started = clock.now()
-                guard control.supports(step) else {
-                    emitRecovery(RecoveryRecord(step: step, succeeded: false, seconds: 0, detail: "not possible on this board"), at: started)
+                if let reason = control.unavailable(step) {
+                    emitRecovery(RecoveryRecord(step: step, succeeded: false, seconds: 0, detail: "not applicable: \(reason)"), at: started)
                     continue
                 }
                 let result = control.perform(step, policy: policy, closing: link)
-                if step == .powerCycle { expectedRebootUntil = clock.now() &+ policy.bootTimeout.nanoseconds }
+                if step != .reopen { expectedRebootUntil = clock.now() &+ policy.bootTimeout.nanoseconds }
                 var ok = false
                 var detail: String
                 switch result {
@@ -318,7 +321,7 @@ public final class SoakRunner {
                     consecutiveFailedRecoveries = 0
                     cycleStartAt = clock.now()
                     // The banner of a board we power-cycled is expected until it has been read.
-                    if step == .powerCycle { expectedRebootUntil = cycleStartAt &+ 3_000_000_000 }
+                    if step != .reopen { expectedRebootUntil = cycleStartAt &+ 3_000_000_000 }
                     return .recovered
                 }
             }

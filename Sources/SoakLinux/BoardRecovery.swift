@@ -28,12 +28,15 @@ public final class CommandPowerSwitch: PowerSwitch {
     }
 }
 
-/// Recovery steps on a board reached through a tty: reopen it, or cycle the power and wait for
-/// the tty to come back (running the board's setup commands again).
+/// Recovery steps on a board reached through a tty: reopen it, restart the M7 through
+/// remoteproc, or cycle the power; then wait for the tty to come back (running the board's
+/// setup commands again after power-on).
 public final class TtyBoardControl: BoardControl {
     let devicePath: () -> String?
     let power: PowerControl?
     let powerConfig: PowerConfig?
+    let remoteproc: Remoteproc?
+    let remoteprocConfig: RemoteprocConfig?
     let setup: () throws -> Void
     let reopenTimeout: SoakDuration
     let interrupted: () -> Bool
@@ -41,10 +44,14 @@ public final class TtyBoardControl: BoardControl {
     /// - devicePath: where the tty is now (a simulator's path may change after a power cycle).
     /// - powerConfig: the board's off and settle times (the profile's off_time when it has none).
     /// - interrupted: a SIGINT/SIGTERM flag; a wait gives up when it is set.
+    /// - remoteproc: the M7's sysfs directory (for the simulated board: its `remoteproc` folder).
     public init(devicePath: @escaping () -> String?, power: PowerControl?, powerConfig: PowerConfig? = nil,
+                remoteproc: Remoteproc? = nil, remoteprocConfig: RemoteprocConfig? = nil,
                 reopenTimeout: SoakDuration = .seconds(5), interrupted: @escaping () -> Bool = { false },
                 setup: @escaping () throws -> Void = {}) {
         self.devicePath = devicePath
+        self.remoteproc = remoteproc
+        self.remoteprocConfig = remoteprocConfig
         self.power = power
         self.powerConfig = powerConfig
         self.setup = setup
@@ -52,10 +59,13 @@ public final class TtyBoardControl: BoardControl {
         self.interrupted = interrupted
     }
 
-    public func supports(_ step: RecoveryPolicy.Step) -> Bool {
+    public func unavailable(_ step: RecoveryPolicy.Step) -> String? {
         switch step {
-        case .reopen: return true
-        case .powerCycle: return power != nil
+        case .reopen: return nil
+        case .remoteprocRestart:
+            guard let remoteproc else { return "the board file has no remoteproc block" }
+            return remoteproc.unavailable()
+        case .powerCycle: return power == nil ? "the board file has no power switch" : nil
         }
     }
 
@@ -64,6 +74,15 @@ public final class TtyBoardControl: BoardControl {
         switch step {
         case .reopen:
             return open(timeout: reopenTimeout)
+        case .remoteprocRestart:
+            guard let remoteproc else { return .failure(RecoveryFailure("no remoteproc")) }
+            do {
+                try remoteproc.restart(firmware: remoteprocConfig?.firmware, timeout: remoteprocConfig?.timeout ?? .seconds(10),
+                                       interrupted: interrupted)
+            } catch {
+                return .failure(error)
+            }
+            return open(timeout: policy.bootTimeout)
         case .powerCycle:
             guard let power else { return .failure(RecoveryFailure("no power switch")) }
             do {

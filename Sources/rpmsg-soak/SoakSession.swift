@@ -153,10 +153,14 @@ struct SoakSession {
         let interrupted = { stopRequested.load(ordering: .relaxed) }
         if let sim = simulator {
             let env = ["RPMSG_SOAK_SIM": "\(folder)/sim"]
-            return TtyBoardControl(devicePath: { sim.ttyPath }, power: power, powerConfig: board.power, interrupted: interrupted,
+            return TtyBoardControl(devicePath: { sim.ttyPath }, power: power, powerConfig: board.power,
+                                   remoteproc: board.remoteproc.map { _ in Remoteproc(path: sim.remoteprocPath ?? "") },
+                                   remoteprocConfig: board.remoteproc, interrupted: interrupted,
                                    setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: env) })
         }
-        return TtyBoardControl(devicePath: { path }, power: power, powerConfig: board.power, interrupted: interrupted,
+        return TtyBoardControl(devicePath: { path }, power: power, powerConfig: board.power,
+                               remoteproc: board.remoteproc.map { Remoteproc(path: $0.path) },
+                               remoteprocConfig: board.remoteproc, interrupted: interrupted,
                                setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout) })
     }
 

@@ -42,10 +42,23 @@ struct PowerCommandTests {
         #expect(try String(contentsOfFile: state, encoding: .utf8) == "on\n", "switched back on")
     }
 
-    @Test func aBoardWithoutPowerCommandsIsAConfigurationError() throws {
+    @Test func aBoardWithNothingToSwitchIsAConfigurationError() throws {
         let r = try Harness.run(["power", "cycle", "--board", Harness.packageRoot.appendingPathComponent("profiles/boards/sim.yaml").path])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("no power commands"), "\(r.stderr)")
+        #expect(r.stderr.contains("power.kind is sim: nothing to switch from here"), "\(r.stderr)")
+    }
+
+    @Test func aGpioRelayOnAMachineWithoutThatChipIsAnInfrastructureErrorNamingIt() throws {
+        // No GPIO chip on this machine: the real relay is tested in QEMU (scripts/gpio-sim-test).
+        let board = "\(Harness.tempDir())/relay.yaml"
+        try """
+        name: relay
+        link: {device: /dev/ttyRPMSG30}
+        power: {kind: gpio, chip: no-such-chip, line: POWER_RELAY}
+        """.write(toFile: board, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["power", "on", "--board", board])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("no GPIO chip labelled 'no-such-chip'"), "\(r.stderr)")
     }
 
     @Test func devicesListsTtysWithABoardFileLine() throws {

@@ -52,4 +52,54 @@ import Testing
         let rel = try #require(summary["reliability"] as? [String: Any])
         #expect(rel["recovery_attempts"] as? Int == 2 && rel["recoveries"] as? Int == 0, "reopening does not clear a kick timeout")
     }
+
+    /// A 30-second run whose M7 halts every 4 s on average, with the three-step ladder.
+    private func remoteprocRun(startedBy: String) throws -> (Harness.Result, String) {
+        let dir = Harness.tempDir()
+        let profile = "\(dir)/p.yaml"
+        try String(contentsOfFile: Harness.fixture("recovery.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "ladder: [power-cycle]", with: "ladder: [reopen, remoteproc-restart, power-cycle]")
+            .replacingOccurrences(of: "duration: 3m", with: "duration: 30s")
+            .replacingOccurrences(of: "min_echoed: 1000", with: "min_echoed: 100")
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        let board = "\(dir)/b.yaml"
+        try """
+        name: sim-kick
+        link: {device: sim}
+        simulator:
+          uart_baud: 0
+          boot_time: 300ms
+          m7_started_by: \(startedBy)
+          faults:
+            - {kind: kick-halt, mtbf: 4s}
+        """.write(toFile: board, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
+        let folder = r.runFolder ?? ""
+        let logs = try ["events.jsonl", "kernel.log"].map { try String(contentsOfFile: "\(folder)/\($0)", encoding: .utf8) }
+        return (r, logs.joined())
+    }
+
+    @Test func aKickTimeoutIsRecoveredByRestartingTheM7ThroughRemoteproc() throws {
+        let (r, logs) = try remoteprocRun(startedBy: "linux")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let rel = try #require(try r.summary()["reliability"] as? [String: Any])
+        let failures = try #require(rel["failures"] as? Int)
+        #expect(failures >= 2, "\(rel)")
+        #expect((rel["recovered_by"] as? [String: Int])?["remoteproc-restart"] == failures, "\(rel)")
+        #expect((rel["recovered_by"] as? [String: Int])?["power-cycle"] == nil, "\(rel)")
+        #expect(logs.contains("stopped remote processor imx-rproc") && logs.contains("remote processor imx-rproc is now up"),
+                "the kernel log shows the restart")
+        let findings = try #require(try r.summary()["finding_counts"] as? [String: Int])
+        #expect(findings["firmware-rebooted"] == nil, "our own M7 restart is not reported as a reboot: \(findings)")
+    }
+
+    @Test func anM7StartedByUBootCannotBeRestartedSoThePowerCycleTakesOver() throws {
+        let (r, logs) = try remoteprocRun(startedBy: "u-boot")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let rel = try #require(try r.summary()["reliability"] as? [String: Any])
+        let failures = try #require(rel["failures"] as? Int)
+        #expect(failures >= 2, "\(rel)")
+        #expect((rel["recovered_by"] as? [String: Int])?["power-cycle"] == failures, "\(rel)")
+        #expect(logs.contains("not applicable: the M7 was started by the boot loader (remoteproc state 'attached')"), "the step says why it was skipped")
+    }
 }
