@@ -46,6 +46,40 @@ public struct UartConfig: Sendable, Codable, Equatable {
     /// udev properties the port must have (ID_SERIAL_SHORT, ID_USB_INTERFACE_NUM, ID_PATH, ...).
     public var match: [String: String]?
     public var baud: Int
+    /// A regular expression for the line the firmware prints when it is ready (its banner):
+    /// after a power cycle or M7 restart, the probe waits for it.
+    public var ready: String? = nil
+    /// How long to wait for the ready line.
+    public var readyTimeout: SoakDuration = .seconds(30)
+
+    public init(device: String?, match: [String: String]?, baud: Int, ready: String? = nil, readyTimeout: SoakDuration = .seconds(30)) {
+        self.device = device
+        self.match = match
+        self.baud = baud
+        self.ready = ready
+        self.readyTimeout = readyTimeout
+    }
+}
+
+/// Where a device is: a path, a glob, or udev properties.
+public enum DeviceSpec: Sendable, Equatable, CustomStringConvertible {
+    case path(String)
+    case glob(String)
+    case match([String: String])
+
+    public init(device: String?, match: [String: String]?) {
+        if let match { self = .match(match) }
+        else if let d = device, d.contains(where: { "*?[".contains($0) }) { self = .glob(d) }
+        else { self = .path(device ?? "") }
+    }
+
+    public var description: String {
+        switch self {
+        case .path(let p): return p
+        case .glob(let g): return g
+        case .match(let m): return "udev match " + m.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+    }
 }
 
 public struct KernelLogConfig: Sendable, Codable, Equatable {
@@ -57,8 +91,11 @@ public struct KernelLogConfig: Sendable, Codable, Equatable {
 
 public struct LinkConfig: Sendable, Codable, Equatable {
     public static let simulatorDevice = "sim"
-    /// A tty path such as `/dev/ttyRPMSG30`, or `sim` for the built-in simulated board.
+    /// A tty path such as `/dev/ttyRPMSG30`, a glob such as `/dev/ttyRPMSG*` (exactly one must
+    /// match), or `sim` for the built-in simulated board. Empty when `match` finds it.
     public var device: String
+    /// udev properties the tty must have, instead of a path.
+    public var match: [String: String]? = nil
     /// Shell commands run once before the link is opened (for example `modprobe imx_rpmsg_tty`).
     public var setup: [String]
     /// How long a setup command may take.

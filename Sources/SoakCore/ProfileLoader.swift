@@ -229,16 +229,21 @@ public enum ConfigLoader {
         let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log", "power", "remoteproc"])
         let name = try root.required("name").string()
         let linkNode = try root.required("link")
-        let lm = try linkNode.mapping(allowed: ["device", "setup", "setup_timeout"])
-        let deviceNode = try lm.required("device")
-        let device = try deviceNode.string()
-        if device != LinkConfig.simulatorDevice && !device.hasPrefix("/") {
-            throw deviceNode.error("expected an absolute device path such as /dev/ttyRPMSG30, or 'sim', found '\(device)'")
+        let lm = try linkNode.mapping(allowed: ["device", "match", "setup", "setup_timeout"])
+        var device = ""
+        if let deviceNode = lm.optional("device") {
+            device = try deviceNode.string()
+            if device != LinkConfig.simulatorDevice && !device.hasPrefix("/") {
+                throw deviceNode.error("expected an absolute device path such as /dev/ttyRPMSG30 (or a glob such as /dev/ttyRPMSG*), or 'sim', found '\(device)'")
+            }
         }
+        let linkMatch = try lm.optional("match").map { node throws(ConfigError) in try udevProperties(node) }
+        if device.isEmpty && linkMatch == nil { throw linkNode.error("give the RPMsg tty's device path (or glob), or a udev match") }
+        if !device.isEmpty && linkMatch != nil { throw lm.keyError("match", "give either device or match, not both") }
         var setup: [String] = []
         if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
         let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
-        let link = LinkConfig(device: device, setup: setup, setupTimeout: setupTimeout)
+        let link = LinkConfig(device: device, match: linkMatch, setup: setup, setupTimeout: setupTimeout)
 
         var sim: SimulatorConfig?
         if let s = root.optional("simulator") {
@@ -275,7 +280,7 @@ public enum ConfigLoader {
         }
         var board = BoardConfig(name: name, description: try root.optional("description")?.string(), link: link, simulator: sim)
         if let u = root.optional("uart") {
-            let um = try u.mapping(allowed: ["device", "match", "baud"])
+            let um = try u.mapping(allowed: ["device", "match", "baud", "ready", "ready_timeout"])
             var uart = UartConfig(device: nil, match: nil, baud: 115_200)
             if let d = um.optional("device") {
                 let dev = try d.string()
@@ -285,12 +290,13 @@ public enum ConfigLoader {
                 if dev != LinkConfig.simulatorDevice && !dev.hasPrefix("/") { throw d.error("expected an absolute path such as /dev/ttyUSB2, or 'sim'") }
                 uart.device = dev
             }
-            if let mt = um.optional("match") {
-                guard case .mapping(let pairs) = mt.node else { throw mt.error("expected udev properties, for example {ID_SERIAL_SHORT: FT4232H-1234, ID_USB_INTERFACE_NUM: \"02\"}") }
-                var props: [String: String] = [:]
-                for (k, v) in pairs { props[k.string ?? ""] = v.string ?? "" }
-                uart.match = props
+            if let mt = um.optional("match") { uart.match = try udevProperties(mt) }
+            if let r = um.optional("ready") {
+                let pattern = try r.string()
+                if (try? NSRegularExpression(pattern: pattern)) == nil { throw r.error("the pattern does not compile as a regular expression") }
+                uart.ready = pattern
             }
+            if let t = um.optional("ready_timeout") { uart.readyTimeout = try t.duration() }
             if uart.device == nil && uart.match == nil { throw u.error("give the UART's device path or a udev match") }
             if let b = um.optional("baud") {
                 let baud = try b.int(50...4_000_000, what: "a baud rate")
@@ -376,5 +382,14 @@ public enum ConfigLoader {
             cfg.onExit = state
         }
         return cfg
+    }
+
+    static func udevProperties(_ node: YAMLReader) throws(ConfigError) -> [String: String] {
+        guard case .mapping(let pairs) = node.node, !pairs.isEmpty else {
+            throw node.error("expected udev properties, for example {ID_SERIAL_SHORT: FT4232H-1234, ID_USB_INTERFACE_NUM: \"02\"}")
+        }
+        var props: [String: String] = [:]
+        for (k, v) in pairs { props[k.string ?? ""] = v.string ?? "" }
+        return props
     }
 }

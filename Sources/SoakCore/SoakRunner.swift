@@ -20,8 +20,14 @@ public final class SoakRunner {
         public var uartWatched: Bool
         public var kernelWatched: Bool
         public var record: (SourceLine) -> Void
-        public init(inbox: LineInbox, uartWatched: Bool, kernelWatched: Bool, record: @escaping (SourceLine) -> Void = { _ in }) {
+        /// The UART line that says the firmware is up (the board file's `uart.ready`): after a
+        /// power cycle or M7 restart the probe waits for it, up to `readyTimeout`.
+        public var ready: NSRegularExpression?
+        public var readyTimeout: SoakDuration
+        public init(inbox: LineInbox, uartWatched: Bool, kernelWatched: Bool, ready: NSRegularExpression? = nil,
+                    readyTimeout: SoakDuration = .seconds(30), record: @escaping (SourceLine) -> Void = { _ in }) {
             self.inbox = inbox; self.uartWatched = uartWatched; self.kernelWatched = kernelWatched; self.record = record
+            self.ready = ready; self.readyTimeout = readyTimeout
         }
     }
 
@@ -37,6 +43,8 @@ public final class SoakRunner {
     private var cycleStartAt: UInt64 = 0
     /// Until then a firmware banner, a lost UART or a re-installed tty are our own power cycle's doing.
     private var expectedRebootUntil: UInt64 = 0
+    /// When the UART last printed the ready line.
+    private var readySeenAt: UInt64?
     let rules: RuleSet
     private var heartbeat: (regex: NSRegularExpression, within: UInt64, lastSeen: UInt64, reported: Bool)?
     /// Recent UART lines and kernel records, for the evidence of a failure.
@@ -301,6 +309,8 @@ public final class SoakRunner {
                     emitRecovery(RecoveryRecord(step: step, succeeded: false, seconds: 0, detail: "not applicable: \(reason)"), at: started)
                     continue
                 }
+                processLines(now: started)
+                readySeenAt = nil
                 let result = control.perform(step, policy: policy, closing: link)
                 if step != .reopen { expectedRebootUntil = clock.now() &+ policy.bootTimeout.nanoseconds }
                 var ok = false
@@ -308,6 +318,10 @@ public final class SoakRunner {
                 switch result {
                 case .success(let newLink):
                     link = newLink
+                    if step != .reopen, let why = waitForReady() {
+                        detail = why
+                        break
+                    }
                     ok = probe(timeout: policy.probeTimeout)
                     detail = ok ? "probe echoed" : "the link opened but a probe was not echoed within \(policy.probeTimeout)"
                 case .failure(let f):
@@ -330,6 +344,21 @@ public final class SoakRunner {
                 return .gaveUp("\(consecutiveFailedRecoveries) recovery ladders in a row did not bring the link back")
             }
         }
+    }
+
+    /// After a power cycle or M7 restart: waits for the board file's UART ready line. Returns
+    /// why the board is not ready, or nil (ready, or no ready line configured).
+    private func waitForReady() -> String? {
+        guard let watch, let ready = watch.ready else { return nil }
+        let deadline = clock.now() &+ watch.readyTimeout.nanoseconds
+        while readySeenAt == nil {
+            processLines(now: clock.now())
+            if readySeenAt != nil { break }
+            if clock.now() >= deadline { return "the UART did not print a line matching /\(ready.pattern)/ within \(watch.readyTimeout) (uart.ready)" }
+            if shouldStop() { return "interrupted" }
+            watch.inbox.wait(seconds: 0.05)
+        }
+        return nil
     }
 
     /// Sends one message and waits for its echo.
@@ -382,6 +411,10 @@ public final class SoakRunner {
                 case .line(let line):
                     watch.record(line)
                     recentLines.append(line)
+                    if line.source == .uart, let ready = watch.ready,
+                       ready.firstMatch(in: line.text, range: NSRange(location: 0, length: (line.text as NSString).length)) != nil {
+                        readySeenAt = line.at
+                    }
                     if let h = heartbeat, line.source == .uart,
                        h.regex.firstMatch(in: line.text, range: NSRange(location: 0, length: (line.text as NSString).length)) != nil {
                         heartbeat?.lastSeen = line.at

@@ -33,6 +33,7 @@ public final class CommandPowerSwitch: PowerSwitch {
 /// setup commands again after power-on).
 public final class TtyBoardControl: BoardControl {
     let devicePath: () -> String?
+    let device: DeviceSpec?
     let power: PowerControl?
     let powerConfig: PowerConfig?
     let remoteproc: Remoteproc?
@@ -44,12 +45,15 @@ public final class TtyBoardControl: BoardControl {
     /// - devicePath: where the tty is now (a simulator's path may change after a power cycle).
     /// - powerConfig: the board's off and settle times (the profile's off_time when it has none).
     /// - interrupted: a SIGINT/SIGTERM flag; a wait gives up when it is set.
+    /// - device: the board file's path, glob or udev match: waited for after power returns
+    ///   (udev: enumerate, then kernel uevents); nil: poll `devicePath`.
     /// - remoteproc: the M7's sysfs directory (for the simulated board: its `remoteproc` folder).
-    public init(devicePath: @escaping () -> String?, power: PowerControl?, powerConfig: PowerConfig? = nil,
+    public init(devicePath: @escaping () -> String?, device: DeviceSpec? = nil, power: PowerControl?, powerConfig: PowerConfig? = nil,
                 remoteproc: Remoteproc? = nil, remoteprocConfig: RemoteprocConfig? = nil,
                 reopenTimeout: SoakDuration = .seconds(5), interrupted: @escaping () -> Bool = { false },
                 setup: @escaping () throws -> Void = {}) {
         self.devicePath = devicePath
+        self.device = device
         self.remoteproc = remoteproc
         self.remoteprocConfig = remoteprocConfig
         self.power = power
@@ -100,6 +104,19 @@ public final class TtyBoardControl: BoardControl {
 
     private func open(timeout: SoakDuration) -> Result<Link, RecoveryFailure> {
         let deadline = MonotonicClock.read() &+ timeout.nanoseconds
+        if let device {
+            switch DeviceLocator.wait(device, timeout: timeout, interrupted: interrupted) {
+            case .success(let path):
+                let left = deadline > MonotonicClock.read() ? deadline - MonotonicClock.read() : 0
+                do {
+                    return .success(try TtyLink.open(path: path, timeout: SoakDuration(nanoseconds: max(left, 100_000_000))))
+                } catch {
+                    return .failure(RecoveryFailure("\(error)"))
+                }
+            case .failure(let e):
+                return .failure(RecoveryFailure("the tty did not come back within \(timeout): \(e)"))
+            }
+        }
         while true {
             if let path = devicePath() {
                 let left = deadline > MonotonicClock.read() ? deadline - MonotonicClock.read() : 0

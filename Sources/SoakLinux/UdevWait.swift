@@ -83,3 +83,46 @@ public enum DeviceWait {
         return UdevMatch.uniqueDevnode(subsystem: subsystem, properties: properties)
     }
 }
+
+/// Finds a board's device by path, glob or udev match, now or within a deadline.
+public enum DeviceLocator {
+    /// Where the device is now, or why it is not there.
+    public static func find(_ spec: DeviceSpec, subsystem: String = "tty") -> Result<String, UdevMatchError> {
+        switch spec {
+        case .path(let p):
+            return access(p, F_OK) == 0 ? .success(p) : .failure(UdevMatchError(text: "\(p) does not exist"))
+        case .glob(let pattern):
+            let found = globPaths(pattern)
+            switch found.count {
+            case 1: return .success(found[0])
+            case 0: return .failure(UdevMatchError(text: "nothing matches \(pattern)"))
+            default: return .failure(UdevMatchError(text: "\(found.count) devices match \(pattern): \(found.joined(separator: ", ")); name one"))
+            }
+        case .match(let properties):
+            return UdevMatch.uniqueDevnode(subsystem: subsystem, properties: properties)
+        }
+    }
+
+    /// Waits up to `timeout` for the device: a udev match through DeviceWait (enumerate, then
+    /// kernel uevents), a path or glob by looking every 20 ms. Gives up when `interrupted`.
+    public static func wait(_ spec: DeviceSpec, timeout: SoakDuration, subsystem: String = "tty",
+                            interrupted: () -> Bool = { false }) -> Result<String, UdevMatchError> {
+        if case .match(let properties) = spec {
+            return DeviceWait.forMatch(subsystem: subsystem, properties: properties, timeout: timeout)
+        }
+        let deadline = MonotonicClock.read() &+ timeout.nanoseconds
+        while true {
+            let result = find(spec, subsystem: subsystem)
+            if case .success = result { return result }
+            if MonotonicClock.read() >= deadline || interrupted() { return result }
+            usleep(20_000)
+        }
+    }
+
+    static func globPaths(_ pattern: String) -> [String] {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard glob(pattern, 0, nil, &g) == 0 else { return [] }
+        return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SoakCore
+import SoakLinux
 import SoakReports
 
 struct Run: ParsableCommand {
@@ -38,8 +39,8 @@ struct Check: ParsableCommand {
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
-        if !plan.board.isSimulated && !FileManager.default.fileExists(atPath: plan.board.link.device) {
-            print("note: \(plan.board.link.device) does not exist on this machine now (a setup command or the board may create it)")
+        if !plan.board.isSimulated, case .failure(let why) = DeviceLocator.find(DeviceSpec(device: plan.board.link.device, match: plan.board.link.match)) {
+            print("note: the link is not there on this machine now: \(why) (a setup command or the board may create it)")
         }
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
     }
@@ -81,7 +82,24 @@ struct Plan {
             let burst = p.burst.map { ", bursts of \($0.count) every \($0.every)" } ?? ""
             lines.append("  \(p.name): \(p.duration), rate \(p.rate), size \(p.size), window \(p.window), \(p.payload.rawValue)\(burst)")
         }
-        lines.append("board \(board.name) (\(boardPath)): link \(board.link.device)")
+        lines.append("board \(board.name) (\(boardPath)): link \(DeviceSpec(device: board.link.device, match: board.link.match))")
+        if let u = board.uart {
+            lines.append("  uart: \(DeviceSpec(device: u.device, match: u.match)) at \(u.baud) baud" + (u.ready.map { ", ready when a line matches /\($0)/ (within \(u.readyTimeout))" } ?? ""))
+        }
+        if let k = board.kernelLog { lines.append("  kernel log: \(k.source.rawValue)\(k.path.map { " \($0)" } ?? "")") }
+        if let p = board.power {
+            var what: String
+            switch p.kind {
+            case .gpio: what = "gpio relay, chip \(p.gpio?.chip ?? "?") line \(p.gpio?.line ?? "?")\(p.gpio?.activeLow == true ? " (active-low)" : "")"
+            case .command: what = "commands (on: \(p.onCommand ?? ""); off: \(p.offCommand ?? ""))"
+            case .sim: what = "the simulator's power input"
+            case .none: what = "none (a hang ends the run)"
+            }
+            if let t = p.offTime { what += ", off for \(t)" }
+            if let t = p.settleTime { what += ", settle \(t)" }
+            lines.append("  power: \(what), left \(p.onExit.rawValue) on exit")
+        }
+        if let r = board.remoteproc { lines.append("  remoteproc: \(r.path)\(r.firmware.map { ", firmware \($0)" } ?? "")") }
         return lines.joined(separator: "\n")
     }
 }

@@ -122,9 +122,16 @@ struct SoakSession {
                 path = p
             } else {
                 try SetupCommands.run(plan.board.link.setup, timeout: plan.board.link.setupTimeout)
-                path = plan.board.link.device
-                if access(path, F_OK) != 0 && plan.profile.link.openTimeout.nanoseconds > 0 {
-                    FileHandle.standardError.write(Data("rpmsg-soak: \(path) does not exist yet; waiting up to \(plan.profile.link.openTimeout) (link.open_timeout)\n".utf8))
+                let spec = DeviceSpec(device: plan.board.link.device, match: plan.board.link.match)
+                let timeout = plan.profile.link.openTimeout
+                if case .failure = DeviceLocator.find(spec), timeout.nanoseconds > 0 {
+                    FileHandle.standardError.write(Data("rpmsg-soak: \(spec) is not there yet; waiting up to \(timeout) (link.open_timeout)\n".utf8))
+                }
+                switch DeviceLocator.wait(spec, timeout: timeout, interrupted: { stopRequested.load(ordering: .relaxed) }) {
+                case .success(let p): path = p
+                case .failure(let e):
+                    if case .path(let p) = spec { path = p }  // TtyLink.open says why it cannot be opened
+                    else { throw LinkOpenError(device: spec.description, reason: "\(e) within \(timeout) (link.open_timeout)") }
                 }
             }
             link = try TtyLink.open(path: path, timeout: plan.profile.link.openTimeout)
@@ -158,7 +165,8 @@ struct SoakSession {
                                    remoteprocConfig: board.remoteproc, interrupted: interrupted,
                                    setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: env) })
         }
-        return TtyBoardControl(devicePath: { path }, power: power, powerConfig: board.power,
+        return TtyBoardControl(devicePath: { path }, device: DeviceSpec(device: board.link.device, match: board.link.match),
+                               power: power, powerConfig: board.power,
                                remoteproc: board.remoteproc.map { Remoteproc(path: $0.path) },
                                remoteprocConfig: board.remoteproc, interrupted: interrupted,
                                setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout) })
@@ -204,8 +212,10 @@ struct SoakSession {
         for source in sources { source.start(into: inbox) }
         let uartLog = LineLog(path: "\(folder)/uart.log", startMono: monoStart)
         let kernelLog = LineLog(path: "\(folder)/kernel.log", startMono: monoStart)
+        let ready = board.uart?.ready.flatMap { try? NSRegularExpression(pattern: $0) }
         let watch = SoakRunner.Watch(inbox: inbox, uartWatched: sources.contains { $0.source == .uart },
-                                     kernelWatched: sources.contains { $0.source == .kernel }) { line in
+                                     kernelWatched: sources.contains { $0.source == .kernel }, ready: ready,
+                                     readyTimeout: board.uart?.readyTimeout ?? .seconds(30)) { line in
             (line.source == .uart ? uartLog : kernelLog).append(line)
         }
         return (sources, watch)

@@ -17,6 +17,32 @@ import Testing
         #expect(t["sent"] == 150 && t["echoed"] == 150, "\(t)")
     }
 
+    @Test func aLinkNamedByAGlobIsFoundWhenItAppearsLate() throws {
+        let dir = Harness.tempDir()
+        let board = "\(dir)/glob.yaml"
+        try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n".write(toFile: board, atomically: true, encoding: .utf8)
+        // The echo device appears a second after the run starts (a driver probing late).
+        let socat = try Harness.background("/bin/sh", ["-c", "sleep 1; exec /usr/bin/socat pty,raw,echo=0,link=\(dir)/ttyRPMSG31 exec:cat"])
+        defer { Harness.stop(socat) }
+        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("\(dir)/ttyRPMSG* is not there yet; waiting up to"), "\(r.stderr)")
+        #expect(try r.totals()["echoed"] == 150)
+    }
+
+    @Test func aGlobMatchingTwoDevicesIsAnInfrastructureErrorNamingBoth() throws {
+        let dir = Harness.tempDir()
+        let a = try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(dir)/ttyRPMSG30", "exec:cat"])
+        let b = try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(dir)/ttyRPMSG31", "exec:cat"])
+        defer { Harness.stop(a); Harness.stop(b) }
+        #expect(Harness.waitForPath("\(dir)/ttyRPMSG30") && Harness.waitForPath("\(dir)/ttyRPMSG31"))
+        let board = "\(dir)/glob.yaml"
+        try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n".write(toFile: board, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("2 devices match \(dir)/ttyRPMSG*: \(dir)/ttyRPMSG30, \(dir)/ttyRPMSG31; name one"), "\(r.stdout)")
+    }
+
     /// What the tester must count for each way the echo misbehaves, and the criterion it fails.
     static let faults: [(fault: String, expect: [String: Int], failed: String)] = [
         ("drop", ["lost": 1, "corrupted": 0, "duplicated": 0, "out_of_order": 0], "lost"),

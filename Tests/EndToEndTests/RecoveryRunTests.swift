@@ -54,13 +54,14 @@ import Testing
     }
 
     /// A 30-second run whose M7 halts every 4 s on average, with the three-step ladder.
-    private func remoteprocRun(startedBy: String) throws -> (Harness.Result, String) {
+    private func remoteprocRun(startedBy: String, uart: String = "", maxFailures: Int = 3) throws -> (Harness.Result, String) {
         let dir = Harness.tempDir()
         let profile = "\(dir)/p.yaml"
         try String(contentsOfFile: Harness.fixture("recovery.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "ladder: [power-cycle]", with: "ladder: [reopen, remoteproc-restart, power-cycle]")
             .replacingOccurrences(of: "duration: 3m", with: "duration: 30s")
             .replacingOccurrences(of: "min_echoed: 1000", with: "min_echoed: 100")
+            .replacingOccurrences(of: "  off_time: 200ms", with: "  off_time: 200ms\n  max_consecutive_failures: \(maxFailures)")
             .write(toFile: profile, atomically: true, encoding: .utf8)
         let board = "\(dir)/b.yaml"
         try """
@@ -72,6 +73,7 @@ import Testing
           m7_started_by: \(startedBy)
           faults:
             - {kind: kick-halt, mtbf: 4s}
+        \(uart)
         """.write(toFile: board, atomically: true, encoding: .utf8)
         let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
         let folder = r.runFolder ?? ""
@@ -101,5 +103,19 @@ import Testing
         #expect(failures >= 2, "\(rel)")
         #expect((rel["recovered_by"] as? [String: Int])?["power-cycle"] == failures, "\(rel)")
         #expect(logs.contains("not applicable: the M7 was started by the boot loader (remoteproc state 'attached')"), "the step says why it was skipped")
+    }
+
+    @Test func afterARestartTheProbeWaitsForTheUartReadyLine() throws {
+        let (r, logs) = try remoteprocRun(startedBy: "linux", uart: "uart: {device: sim, ready: 'String Echo FreeRTOS', ready_timeout: 5s}")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let rel = try #require(try r.summary()["reliability"] as? [String: Any])
+        #expect((rel["recovered_by"] as? [String: Int])?["remoteproc-restart"] == rel["failures"] as? Int, "\(rel)")
+        #expect(!logs.contains("did not print a line matching"))
+    }
+
+    @Test func aBoardThatNeverPrintsItsReadyLineIsNotRecovered() throws {
+        let (r, logs) = try remoteprocRun(startedBy: "linux", uart: "uart: {device: sim, ready: 'never printed', ready_timeout: 1s}", maxFailures: 1)
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        #expect(logs.contains("the UART did not print a line matching /never printed/ within 1s (uart.ready)"), "\(logs.suffix(2000))")
     }
 }

@@ -254,3 +254,33 @@ struct ConfigLoaderTests {
         #expect(e.description == "x.yaml: no such file")
     }
 }
+
+@Suite("Board file: link, UART ready line, remoteproc")
+struct BoardDevicesConfigTests {
+    @Test("a link by udev match, a UART ready line and a remoteproc block")
+    func devices() throws {
+        let board = try ConfigLoader.parseBoard(text: """
+            name: b
+            link:
+              match: {DEVPATH: "*rpmsg-virtual-tty-channel*"}
+            uart: {device: /dev/ttyUSB2, ready: 'String Echo FreeRTOS', ready_timeout: 20s}
+            remoteproc: {path: /sys/class/remoteproc/remoteproc0, firmware: m7.elf}
+            """, file: "b.yaml")
+        #expect(DeviceSpec(device: board.link.device, match: board.link.match) == .match(["DEVPATH": "*rpmsg-virtual-tty-channel*"]))
+        #expect(board.uart?.ready == "String Echo FreeRTOS" && board.uart?.readyTimeout == .seconds(20))
+        #expect(board.remoteproc == RemoteprocConfig(path: "/sys/class/remoteproc/remoteproc0", firmware: "m7.elf"))
+        #expect(DeviceSpec(device: "/dev/ttyRPMSG*", match: nil) == .glob("/dev/ttyRPMSG*"))
+    }
+
+    @Test("link and remoteproc mistakes are named")
+    func mistakes() {
+        #expect(boardError("name: b\nlink: {setup: []}\n")?.message.contains("give the RPMsg tty's device path (or glob), or a udev match") == true)
+        #expect(boardError("name: b\nlink: {device: /dev/x, match: {A: b}}\n")?.key == "link.match")
+        #expect(boardError("name: b\nlink: {device: /dev/x}\nuart: {device: /dev/y, ready: '(unclosed'}\n")?.message
+            .contains("does not compile") == true)
+        #expect(boardError("name: b\nlink: {device: /dev/x}\nremoteproc: {path: remoteproc0}\n")?.message
+            .contains("expected a sysfs directory") == true)
+        #expect(boardError("name: b\nlink: {device: /dev/x}\nremoteproc: {path: sim}\n")?.message
+            .contains("this board's link is not simulated") == true)
+    }
+}
