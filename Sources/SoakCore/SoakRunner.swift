@@ -43,6 +43,8 @@ public final class SoakRunner {
     private var cycleStartAt: UInt64 = 0
     /// Until then a firmware banner, a lost UART or a re-installed tty are our own power cycle's doing.
     private var expectedRebootUntil: UInt64 = 0
+    /// Until then a firmware banner is the boot we started the run on, not a reboot.
+    private var bootBannerUntil: UInt64 = 0
     /// When the UART last printed the ready line.
     private var readySeenAt: UInt64?
     let rules: RuleSet
@@ -118,7 +120,7 @@ public final class SoakRunner {
         let start = clock.now()
         // A board that has just booted (the simulator, a relay we switched on) prints its banner
         // as the run starts; the UART reader may read it only after the first echo.
-        expectedRebootUntil = start &+ 2_000_000_000
+        bootBannerUntil = start &+ 2_000_000_000
         var schedule = TrafficSchedule(phases: profile.phases, start: start, seed: profile.seed)
         nextInterval = start &+ profile.reportInterval.nanoseconds
         lastIntervalAt = start
@@ -457,6 +459,7 @@ public final class SoakRunner {
         if at <= expectedRebootUntil && ["firmware-rebooted", "uart-lost", "tty-installed", "tty-removed"].contains(f.findingClass) {
             return  // our own power cycle
         }
+        if at <= bootBannerUntil && f.findingClass == "firmware-rebooted" { return }
         findings.append((at, f))
         if findings.count > 2000 { findings.removeFirst(1000) }
         var e = event(.finding, at: at, message: "\(f.severity.rawValue) \(f.findingClass): \(f.explanation)")

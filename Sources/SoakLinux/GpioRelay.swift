@@ -27,6 +27,25 @@ public struct GpioChipInfo: Sendable, Equatable {
     }
 }
 
+/// One line of a chip, as `rpmsg-soak devices` lists it.
+public struct GpioLineInfo: Sendable, Equatable {
+    public var offset: Int
+    public var name: String
+    public var consumer: String
+    public var used: Bool
+    public var output: Bool
+
+    /// Every line of the chip at `path`.
+    public static func all(chip path: String) -> [GpioLineInfo] {
+        guard let chip = GpioChip(path: path) else { return [] }
+        return (0..<chip.info.lines).compactMap { offset in
+            chip.lineInfo(UInt32(offset)).map {
+                GpioLineInfo(offset: offset, name: $0.name, consumer: $0.consumer, used: $0.used, output: $0.output)
+            }
+        }
+    }
+}
+
 /// An open /dev/gpiochipN (gpiod_chip_open).
 final class GpioChip {
     let handle: OpaquePointer

@@ -5,10 +5,10 @@ import SoakLinux
 
 struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List serial and RPMsg ttys with their udev properties, and a match: block to paste into a board file.",
+        abstract: "List serial and RPMsg ttys with their udev properties, and a match: block to paste into a board file; then the GPIO chips and their named lines.",
         discussion: "Like labgrid-suggest. Without udevd only the kernel's properties exist (DEVNAME, DEVPATH, MAJOR, MINOR): then match by device path instead.")
 
-    @Flag(name: .long, help: "Also list virtual consoles (tty0 ... tty63) and ptys.")
+    @Flag(name: .long, help: "Also list virtual consoles (tty0 ... tty63), ptys, and unnamed unused GPIO lines.")
     var all = false
 
     func run() throws {
@@ -38,6 +38,27 @@ struct Devices: ParsableCommand {
         }
         if !anyID {
             print("(no ID_* properties: udevd is not running or these are not USB adapters; match by device path)")
+        }
+        listGpio()
+    }
+
+    /// GPIO chips and their named or used lines, for a board file's power: block.
+    private func listGpio() {
+        let chips = GpioChipInfo.all()
+        guard !chips.isEmpty else {
+            print("\nno GPIO chips (/dev/gpiochip*): a gpio power switch is not possible on this machine")
+            return
+        }
+        print("\nGPIO chips (libgpiod \(LibraryVersions.gpiod)):")
+        for chip in chips {
+            print("\(chip.path)  \(chip.name) [\(chip.label)] \(chip.lines) lines")
+            for line in GpioLineInfo.all(chip: chip.path) where all || !line.name.isEmpty || line.used {
+                let use = line.used ? " used by '\(line.consumer)'" : ""
+                print("  line \(line.offset)\(line.name.isEmpty ? "" : " \"\(line.name)\"") \(line.output ? "output" : "input")\(use)")
+            }
+        }
+        if let first = chips.first {
+            print("  board file:\n    power: {kind: gpio, chip: \"\(first.label.isEmpty ? first.name : first.label)\", line: LINE_NAME_OR_OFFSET, active_low: false}")
         }
     }
 }

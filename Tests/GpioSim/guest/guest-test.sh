@@ -148,7 +148,13 @@ rpmsg-soak power on --board /tmp/noline.yaml > /tmp/e.out 2>&1; rc=$?
 [ $rc = 3 ] && grep -q "has no line named 'NO_SUCH_LINE'" /tmp/e.out; both=$?
 check "an unknown line name exits 3: $(cat /tmp/e.out)" [ $both = 0 ]
 
-# 10. a soak run holds the line from start to end: normal end, then SIGTERM mid-run
+# 10. rpmsg-soak devices lists the chip and its named lines for a board file
+rpmsg-soak devices > /tmp/devices.out 2>&1
+check "devices lists the chip: $(grep relaychip /tmp/devices.out | head -n 1)" grep -q "/dev/$GPIO_SIM_CHIP  $GPIO_SIM_CHIP \[relaychip\] 8 lines" /tmp/devices.out
+check "devices lists the named lines" grep -q 'line 0 "POWER_RELAY"' /tmp/devices.out
+check "devices prints a power: block" grep -q 'power: {kind: gpio, chip: "relaychip"' /tmp/devices.out
+
+# 11. a soak run holds the line from start to end: normal end, then SIGTERM mid-run
 cd /tmp
 trace_clear
 pull 0 down
