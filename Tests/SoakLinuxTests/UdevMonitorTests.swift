@@ -42,4 +42,32 @@ struct UdevMonitorTests {
         guard case .failure(let e) = r else { Issue.record("found \(r)"); return }
         #expect(e.text.contains("ID_SERIAL_SHORT=no-such-adapter"))
     }
+
+    static let canAllocateVT = getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/tty0")
+        && FileManager.default.fileExists(atPath: "/usr/bin/python3")
+
+    /// A device that is not there yet: opening /dev/tty42 allocates virtual console 42, and the
+    /// kernel adds /dev/vcs42 with a real "add" uevent; VT_DISALLOCATE removes it again.
+    @Test(.enabled(if: canAllocateVT, "needs root, /dev/tty0 and python3"))
+    func waitingForADeviceThatAppearsSeesItsRealAddEvent() throws {
+        @Sendable func python(_ code: String) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            p.arguments = ["-c", "import fcntl, os\n" + code]
+            try p.run()
+            p.waitUntilExit()
+        }
+        let disallocate = "fd = os.open('/dev/tty0', os.O_RDWR | os.O_NOCTTY); fcntl.ioctl(fd, 0x5608, 42)"  // VT_DISALLOCATE
+        try python(disallocate)
+        defer { try? python(disallocate) }
+        #expect(!FileManager.default.fileExists(atPath: "/sys/class/vc/vcs42"), "vc 42 is not allocated before the test")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) {
+            try? python("os.close(os.open('/dev/tty42', os.O_RDWR | os.O_NOCTTY))")
+        }
+        let start = MonotonicClock.read()
+        let r = DeviceWait.forMatch(subsystem: "vc", properties: ["DEVNAME": "/dev/vcs42"], timeout: .seconds(10))
+        #expect(r == .success("/dev/vcs42"))
+        let waited = Double(MonotonicClock.read() - start) / 1e9
+        #expect(waited >= 0.4, "it was not there before: found after \(waited) s")
+    }
 }
