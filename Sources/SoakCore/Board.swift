@@ -200,3 +200,43 @@ public struct GpioRelayConfig: Sendable, Codable, Equatable {
         self.activeLow = activeLow
     }
 }
+
+// Timelines keep the board file they ran with (run_start), and `rpmsg-soak report` must read
+// the timelines of earlier versions: keys added later decode to their defaults when absent.
+
+extension PowerConfig {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try c.decode(Kind.self, forKey: .kind),
+                  onCommand: try c.decodeIfPresent(String.self, forKey: .onCommand),
+                  offCommand: try c.decodeIfPresent(String.self, forKey: .offCommand),
+                  statusCommand: try c.decodeIfPresent(String.self, forKey: .statusCommand),
+                  timeout: try c.decodeIfPresent(SoakDuration.self, forKey: .timeout) ?? .seconds(30),
+                  gpio: try c.decodeIfPresent(GpioRelayConfig.self, forKey: .gpio),
+                  offTime: try c.decodeIfPresent(SoakDuration.self, forKey: .offTime),
+                  settleTime: try c.decodeIfPresent(SoakDuration.self, forKey: .settleTime),
+                  onExit: try c.decodeIfPresent(ExitState.self, forKey: .onExit) ?? .on)
+    }
+}
+
+extension UartConfig {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(device: try c.decodeIfPresent(String.self, forKey: .device),
+                  match: try c.decodeIfPresent([String: String].self, forKey: .match),
+                  baud: try c.decode(Int.self, forKey: .baud),
+                  ready: try c.decodeIfPresent(String.self, forKey: .ready),
+                  readyTimeout: try c.decodeIfPresent(SoakDuration.self, forKey: .readyTimeout) ?? .seconds(30))
+    }
+}
+
+extension SimulatorConfig {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(uartBaud: try c.decode(Int.self, forKey: .uartBaud), bootTime: try c.decode(SoakDuration.self, forKey: .bootTime),
+                  heartbeat: try c.decodeIfPresent(SoakDuration.self, forKey: .heartbeat),
+                  faults: try c.decodeIfPresent([FaultSpec].self, forKey: .faults) ?? [])
+        ttyNeedsModprobe = try c.decodeIfPresent(Bool.self, forKey: .ttyNeedsModprobe) ?? false
+        m7StartedByBootLoader = try c.decodeIfPresent(Bool.self, forKey: .m7StartedByBootLoader) ?? false
+    }
+}

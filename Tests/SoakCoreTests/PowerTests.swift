@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SoakCore
 
@@ -138,5 +139,40 @@ struct BoardPowerConfigTests {
         #expect(badExit?.message.contains("expected one of: on, off, as-is") == true)
         let badKind = boardError(head + "power: {kind: relay}\n")
         #expect(badKind?.message.contains("expected one of: sim, command, gpio, none") == true)
+    }
+}
+
+@Suite("Board in a timeline")
+struct BoardTimelineCompatibilityTests {
+    @Test("a board written by the first version (no on_exit, ready_timeout, remoteproc) still decodes")
+    func firstVersionBoardDecodes() throws {
+        let json = """
+            {"kernel_log":{"source":"sim"},"link":{"device":"sim","setup":[],"setup_timeout":"30s"},"name":"sim-kick",
+             "power":{"kind":"sim","timeout":"30s"},
+             "simulator":{"boot_time":"0s","faults":[{"down":"2s","kind":"kick-halt","mtbf":"20s","spike":"500ms"}],
+                          "tty_needs_modprobe":false,"uart_baud":0},
+             "uart":{"baud":115200,"device":"sim"}}
+            """
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let board = try decoder.decode(BoardConfig.self, from: Data(json.utf8))
+        #expect(board.power?.onExit == .on)
+        #expect(board.uart?.readyTimeout == .seconds(30))
+        #expect(board.remoteproc == nil && board.link.match == nil)
+        #expect(board.simulator?.m7StartedByBootLoader == false)
+        #expect(board.simulator?.faults.first?.kind == .kickHalt)
+    }
+
+    @Test("a board round-trips through the timeline's JSON")
+    func roundTrip() throws {
+        var board = BoardConfig.builtInSimulator
+        board.power?.onExit = .off
+        board.power?.gpio = GpioRelayConfig(chip: "relaychip", line: "POWER_RELAY", activeLow: true)
+        board.uart?.ready = "ready"
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        #expect(try decoder.decode(BoardConfig.self, from: encoder.encode(board)) == board)
     }
 }
