@@ -66,25 +66,11 @@ struct SoakSession {
                 note(.warning, text)
             }
         }
-        if let p = plan.board.power {
-            switch p.kind {
-            case .gpio:
-                guard let gpio = p.gpio else { break }
-                do {
-                    let relay = try GpioPowerSwitch(config: gpio, initial: true)
-                    power = PowerControl(relay, onExit: p.onExit, knownOn: true)
-                    note(.power, "\(relay.name) requested and driven on; held until the run ends")
-                } catch {
-                    endEarly(error)
-                    return
-                }
-            case .command:
-                if let on = p.onCommand, let off = p.offCommand {
-                    power = PowerControl(CommandPowerSwitch(on: on, off: off, timeout: p.timeout), onExit: p.onExit)
-                }
-            case .sim, .none:
-                break
-            }
+        do {
+            power = try makePower(note: { note(.power, $0) })
+        } catch {
+            endEarly(error)
+            return
         }
 
         // The simulated board boots first, so its UART reader opens at once and reads the boot
@@ -152,75 +138,6 @@ struct SoakSession {
         link.close()
     }
 
-    /// How this board is recovered: reopen its tty, or cycle its power (the simulator's power
-    /// input, or the board file's power commands) and wait for the tty again.
-    private func boardControl(simulator: SimulatedBoard?, power: PowerControl?, folder: String, path: String) -> BoardControl? {
-        guard plan.profile.recovery != nil else { return nil }
-        let board = plan.board
-        let interrupted = { stopRequested.load(ordering: .relaxed) }
-        if let sim = simulator {
-            let env = ["RPMSG_SOAK_SIM": "\(folder)/sim"]
-            return TtyBoardControl(devicePath: { sim.ttyPath }, power: power, powerConfig: board.power,
-                                   remoteproc: board.remoteproc.map { _ in Remoteproc(path: sim.remoteprocPath ?? "") },
-                                   remoteprocConfig: board.remoteproc, interrupted: interrupted,
-                                   setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: env) })
-        }
-        return TtyBoardControl(devicePath: { path }, device: DeviceSpec(device: board.link.device, match: board.link.match),
-                               power: power, powerConfig: board.power,
-                               remoteproc: board.remoteproc.map { Remoteproc(path: $0.path) },
-                               remoteprocConfig: board.remoteproc, interrupted: interrupted,
-                               setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout) })
-    }
-
-    /// Starts the M7 UART and kernel-log readers the board file names (for the simulated
-    /// board: its UART pty and its kernel log file under `sim/` in the run folder).
-    private func startWatchers(folder: String, monoStart: UInt64, timeline: TimelineWriter, wallStart: Date)
-        -> (sources: [LineSource], runnerWatch: SoakRunner.Watch) {
-        let inbox = LineInbox()
-        var sources: [LineSource] = []
-        let board = plan.board
-        func warn(_ text: String) {
-            FileHandle.standardError.write(Data("rpmsg-soak: warning: \(text)\n".utf8))
-            var e = event(.warning, monoStart: monoStart, wallStart: wallStart, message: text)
-            e.message = text
-            timeline.emit(e)
-        }
-        if let uart = board.uart {
-            if uart.device == LinkConfig.simulatorDevice {
-                sources.append(SerialLineSource(path: "\(folder)/sim/ttyM7UART", baud: uart.baud))
-            } else if let d = uart.device {
-                sources.append(SerialLineSource(path: d, baud: uart.baud))
-            } else if let match = uart.match {
-                if case .failure(let e) = UdevMatch.uniqueDevnode(subsystem: "tty", properties: match) {
-                    warn("the M7 UART is not there yet: \(e); it is looked for again while the soak runs")
-                }
-                // Matched again at every reopen: an adapter that re-enumerates under another name is followed.
-                sources.append(SerialLineSource(match: match, baud: uart.baud))
-            }
-        }
-        switch board.kernelLog?.source {
-        case .sim?: sources.append(KmsgFileSource(path: "\(folder)/sim/kmsg", fromStart: true))
-        case .kmsg?:
-            if access("/dev/kmsg", R_OK) != 0 {
-                warn("cannot read /dev/kmsg (\(String(cString: strerror(errno)))): the kernel log is not watched; run as root, set kernel.dmesg_restrict=0, or set kernel_log: none in the board file")
-            } else {
-                sources.append(KmsgSource())
-            }
-        case .file?: if let p = board.kernelLog?.path { sources.append(KmsgFileSource(path: p, fromStart: false)) }
-        case .none?, nil: break
-        }
-        for source in sources { source.start(into: inbox) }
-        let uartLog = LineLog(path: "\(folder)/uart.log", startMono: monoStart)
-        let kernelLog = LineLog(path: "\(folder)/kernel.log", startMono: monoStart)
-        let ready = board.uart?.ready.flatMap { try? NSRegularExpression(pattern: $0) }
-        let watch = SoakRunner.Watch(inbox: inbox, uartWatched: sources.contains { $0.source == .uart },
-                                     kernelWatched: sources.contains { $0.source == .kernel }, ready: ready,
-                                     readyTimeout: board.uart?.readyTimeout ?? .seconds(30)) { line in
-            (line.source == .uart ? uartLog : kernelLog).append(line)
-        }
-        return (sources, watch)
-    }
-
     private func finish(folder: String, timeline: TimelineWriter) -> Int32 {
         timeline.sync()
         do {
@@ -237,7 +154,7 @@ struct SoakSession {
         }
     }
 
-    private func event(_ kind: Event.Kind, monoStart: UInt64, wallStart: Date, message: String) -> Event {
+    func event(_ kind: Event.Kind, monoStart: UInt64, wallStart: Date, message: String) -> Event {
         let t = Double(MonotonicClock.read() &- monoStart) / 1e9
         return Event(t: t, wall: WallTime.iso8601(wallStart.addingTimeInterval(t)), type: kind, message: message)
     }
