@@ -24,10 +24,14 @@ public final class SoakRunner {
         /// power cycle or M7 restart the probe waits for it, up to `readyTimeout`.
         public var ready: NSRegularExpression?
         public var readyTimeout: SoakDuration
+        /// What happened to a source (opened, lost, overrun), for its log: `-- lost: ...`.
+        public var recordNotice: (SourceLine.Source, String, UInt64) -> Void
         public init(inbox: LineInbox, uartWatched: Bool, kernelWatched: Bool, ready: NSRegularExpression? = nil,
-                    readyTimeout: SoakDuration = .seconds(30), record: @escaping (SourceLine) -> Void = { _ in }) {
+                    readyTimeout: SoakDuration = .seconds(30),
+                    recordNotice: @escaping (SourceLine.Source, String, UInt64) -> Void = { _, _, _ in },
+                    record: @escaping (SourceLine) -> Void = { _ in }) {
             self.inbox = inbox; self.uartWatched = uartWatched; self.kernelWatched = kernelWatched; self.record = record
-            self.ready = ready; self.readyTimeout = readyTimeout
+            self.ready = ready; self.readyTimeout = readyTimeout; self.recordNotice = recordNotice
         }
     }
 
@@ -442,6 +446,7 @@ public final class SoakRunner {
                                            source: .kernel, explanation: e.message ?? "", line: nil, details: nil), at: at)
                     case .permissionDenied(let why): e.message = "\(source.rawValue): \(why)"; e.type = .warning
                     }
+                    watch.recordNotice(source, "-- " + (e.message ?? ""), at)
                     sink.emit(e)
                 }
             }

@@ -18,17 +18,12 @@ import SoakCore
 /// pointing to a new pty — is the device back: `.opened(path)`. A path that cannot be opened at
 /// start notices `.lost("<path> does not exist")` (or the open error) once and keeps retrying.
 ///
-/// With `log`, every line goes to that file (opened O_APPEND, created 0644) as
-/// `<seconds since logStartMono, 3 decimals> <text>` with one plain write(2) per line; the
-/// source's own notices go there too, as `<seconds> -- <what happened>`.
+/// The lines and notices go to the sink only: a run writes `uart.log` from there (LineLog).
 public final class SerialLineSource: LineSource, @unchecked Sendable {
     public let source: SourceLine.Source = .uart
     public let path: String
     public let baud: Int
     public let maxLineLength: Int
-    public let logStartMono: UInt64
-    /// Why the log file could not be opened (nil when there is no log or it is open).
-    public let logError: String?
 
     /// How long to wait between attempts to reopen a lost or missing port.
     public static let reopenInterval: UInt64 = 250_000_000
@@ -38,7 +33,6 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
         921_600, 1_000_000, 1_152_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000, 3_500_000, 4_000_000,
     ]
 
-    private let logFD: Int32
     private let match: (subsystem: String, properties: [String: String])?
     private let reader = ReaderSlot()
 
@@ -46,12 +40,8 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
     ///   - path: the tty (or a symlink to it), e.g. /dev/ttyUSB2.
     ///   - baud: one of `standardBauds`; another value makes every open fail with EINVAL
     ///     (reported as `.lost`).
-    ///   - log: a file to append every line to (uart.log in the run folder), or nil.
-    ///   - logStartMono: the monotonic time (ns) that is 0.000 in the log.
-    public convenience init(path: String, baud: Int = 115_200, log: String? = nil, logStartMono: UInt64 = 0,
-                            maxLineLength: Int = LineSplitter.defaultMaxLength) {
-        self.init(path: path, match: nil, baud: baud, log: log, logStartMono: logStartMono,
-                  maxLineLength: maxLineLength)
+    public convenience init(path: String, baud: Int = 115_200, maxLineLength: Int = LineSplitter.defaultMaxLength) {
+        self.init(path: path, match: nil, baud: baud, maxLineLength: maxLineLength)
     }
 
     /// A port found by udev properties (a board file's `match:`, e.g. `ID_SERIAL_SHORT` and
@@ -60,33 +50,20 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
     /// as `.lost(<why>)` and retried; `.opened(<device node>)` names the node found. `path` is
     /// then a description of the match.
     public convenience init(match properties: [String: String], subsystem: String = "tty", baud: Int = 115_200,
-                            log: String? = nil, logStartMono: UInt64 = 0,
                             maxLineLength: Int = LineSplitter.defaultMaxLength) {
         let described = properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        self.init(path: "udev \(subsystem) match \(described)", match: (subsystem, properties), baud: baud, log: log,
-                  logStartMono: logStartMono, maxLineLength: maxLineLength)
+        self.init(path: "udev \(subsystem) match \(described)", match: (subsystem, properties), baud: baud, maxLineLength: maxLineLength)
     }
 
-    private init(path: String, match: (subsystem: String, properties: [String: String])?, baud: Int,
-                 log: String?, logStartMono: UInt64, maxLineLength: Int) {
+    private init(path: String, match: (subsystem: String, properties: [String: String])?, baud: Int, maxLineLength: Int) {
         self.path = path
         self.match = match
         self.baud = baud
         self.maxLineLength = maxLineLength
-        self.logStartMono = logStartMono
-        if let log {
-            let fd = log.withCString { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
-            logFD = fd
-            logError = fd < 0 ? "cannot open \(log): \(describeErrno(errno))" : nil
-        } else {
-            logFD = -1
-            logError = nil
-        }
     }
 
     deinit {
         stop()
-        if logFD >= 0 { close(logFD) }
     }
 
     /// Starts the reader thread (a second call while running does nothing).
@@ -108,19 +85,8 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
         var fd: Int32 = -1
         var device = path
         var lostReported = false
-        let deliver: (SourceLine) -> Void = { line in
-            sink.line(line)
-            self.log(line.text, at: line.at)
-        }
-        func notice(_ n: SourceNotice, at: UInt64) {
-            sink.notice(.uart, n, at: at)
-            switch n {
-            case .opened(let what): log("-- opened \(what)", at: at)
-            case .lost(let why): log("-- lost: \(why)", at: at)
-            case .overrun(let missed): log("-- overrun: \(missed) missed", at: at)
-            case .permissionDenied(let why): log("-- permission denied: \(why)", at: at)
-            }
-        }
+        let deliver: (SourceLine) -> Void = { line in sink.line(line) }
+        func notice(_ n: SourceNotice, at: UInt64) { sink.notice(.uart, n, at: at) }
         func hangUp(_ reason: String, at: UInt64) {
             if let line = splitter.flush() { deliver(line) }
             closePort(fd)
@@ -220,23 +186,5 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
         guard fd >= 0 else { return }
         _ = soak_tty_clear_exclusive(fd)
         close(fd)
-    }
-
-    private func log(_ text: String, at: UInt64) {
-        guard logFD >= 0 else { return }
-        var line = secondsText(at, since: logStartMono)
-        line += " "
-        line += text
-        line += "\n"
-        let bytes = Array(line.utf8)
-        bytes.withUnsafeBytes { raw in
-            var rest = raw
-            while !rest.isEmpty {
-                let n = write(logFD, rest.baseAddress, rest.count)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-            }
-        }
     }
 }

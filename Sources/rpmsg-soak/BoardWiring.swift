@@ -90,7 +90,8 @@ extension SoakSession {
         let ready = board.uart?.ready.flatMap { try? NSRegularExpression(pattern: $0) }
         let watch = SoakRunner.Watch(inbox: inbox, uartWatched: sources.contains { $0.source == .uart },
                                      kernelWatched: sources.contains { $0.source == .kernel }, ready: ready,
-                                     readyTimeout: board.uart?.readyTimeout ?? .seconds(30)) { line in
+                                     readyTimeout: board.uart?.readyTimeout ?? .seconds(30),
+                                     recordNotice: { source, text, at in (source == .uart ? uartLog : kernelLog).append(note: text, at: at) }) { line in
             (line.source == .uart ? uartLog : kernelLog).append(line)
         }
         return (sources, watch)

@@ -38,6 +38,7 @@ import Testing
         #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
         let uartLog = try String(contentsOfFile: "\(folder)/uart.log", encoding: .utf8)
         #expect(uartLog.contains("RPMSG String Echo FreeRTOS RTOS API Demo..."), "the boot banner is in uart.log")
+        #expect(uartLog.contains(" -- uart: opened \(folder)/sim/ttyM7UART"), "uart.log says when the port opened")
         let events = try String(contentsOfFile: "\(folder)/events.jsonl", encoding: .utf8)
         #expect(events.contains("\"type\":\"finding\"") || fault == "hangup")
     }
