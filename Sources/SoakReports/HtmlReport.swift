@@ -30,12 +30,12 @@ public enum HtmlReport {
         <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
-        <title>\(html(title))</title>
+        <title>\(Markup.escape(title))</title>
         <style>\(css)</style>
         </head>
         <body>
         \(sections.filter { !$0.isEmpty }.joined(separator: "\n"))
-        <footer>Written by \(html(s.tool)) from the run's timeline (events.jsonl); <code>rpmsg-soak report RUN_DIR</code> writes it again.</footer>
+        <footer>Written by \(Markup.escape(s.tool)) from the run's timeline (events.jsonl); <code>rpmsg-soak report RUN_DIR</code> writes it again.</footer>
         </body>
         </html>
 
@@ -54,10 +54,10 @@ public enum HtmlReport {
             ("started", s.startedAt), ("ended", s.endedAt),
             ("duration", duration(s.durationSeconds)), ("end", why),
         ]
-        let meta = rows.map { "<tr><th>\(html($0.0))</th><td>\(html($0.1))</td></tr>" }.joined()
+        let meta = rows.map { "<tr><th>\(Markup.escape($0.0))</th><td>\(Markup.escape($0.1))</td></tr>" }.joined()
         return """
         <header>
-        <h1><span class="verdict v-\(s.verdict.rawValue)">\(html(s.verdict.rawValue.uppercased()))</span> rpmsg-soak \(html(s.profile)) on \(html(s.board))</h1>
+        <h1><span class="verdict v-\(s.verdict.rawValue)">\(Markup.escape(s.verdict.rawValue.uppercased()))</span> rpmsg-soak \(Markup.escape(s.profile)) on \(Markup.escape(s.board))</h1>
         <table class="meta">\(meta)</table>
         </header>
         """
@@ -74,8 +74,8 @@ public enum HtmlReport {
         if let l = s.latencyMicros { items.append(("round trip p99", CriteriaCheck.formatMicros(l.p99))) }
         let failed = s.criteria.filter { !$0.passed }.count
         items.append(("criteria", failed == 0 ? "all \(s.criteria.count) met" : "\(failed) of \(s.criteria.count) failed"))
-        var out = "<section class=\"glance\">" + items.map { "<div><span>\(html($0.0))</span><b>\(html($0.1))</b></div>" }.joined() + "</section>"
-        if let line = reliabilityLine(s) { out += "\n<p class=\"reliability\">\(html(line))</p>" }
+        var out = "<section class=\"glance\">" + items.map { "<div><span>\(Markup.escape($0.0))</span><b>\(Markup.escape($0.1))</b></div>" }.joined() + "</section>"
+        if let line = reliabilityLine(s) { out += "\n<p class=\"reliability\">\(Markup.escape(line))</p>" }
         return out
     }
 
@@ -95,8 +95,8 @@ public enum HtmlReport {
 
     static func criteria(_ s: RunSummary) -> String {
         let rows = s.criteria.map { c in
-            "<tr class=\"\(c.passed ? "pass" : "fail")\"><td>\(html(c.name))</td><td>\(html(c.limit))</td><td>\(html(c.observed))</td>"
-                + "<td>\(c.passed ? "pass" : "FAIL")</td><td>\(html(c.message))</td></tr>"
+            "<tr class=\"\(c.passed ? "pass" : "fail")\"><td>\(Markup.escape(c.name))</td><td>\(Markup.escape(c.limit))</td><td>\(Markup.escape(c.observed))</td>"
+                + "<td>\(c.passed ? "pass" : "FAIL")</td><td>\(Markup.escape(c.message))</td></tr>"
         }
         return section("Pass criteria", table(["criterion", "limit", "observed", "result", ""], rows))
     }
@@ -109,10 +109,10 @@ public enum HtmlReport {
         ]
         if t.strayBytes > 0 { rows.append(("stray bytes", t.strayBytes)) }
         var body = table(rows.map(\.0), ["<tr>" + rows.map { "<td class=\"num\">\($0.1)</td>" }.joined() + "</tr>"])
-        body += "<p>\(String(format: "%.1f", s.messagesPerSecond)) echoed messages per second over \(html(duration(s.durationSeconds))); "
+        body += "<p>\(String(format: "%.1f", s.messagesPerSecond)) echoed messages per second over \(Markup.escape(duration(s.durationSeconds))); "
             + "\(t.bytesSent) bytes sent, \(t.bytesEchoed) echoed.</p>"
         if !s.anomalies.isEmpty {
-            body += "<p>Anomalies on the timeline: " + html(s.anomalies.keys.sorted().map { "\($0) x\(s.anomalies[$0] ?? 0)" }.joined(separator: ", ")) + "</p>"
+            body += "<p>Anomalies on the timeline: " + Markup.escape(s.anomalies.keys.sorted().map { "\($0) x\(s.anomalies[$0] ?? 0)" }.joined(separator: ", ")) + "</p>"
         }
         var latency: [String] = []
         if let l = s.latencyMicros { latency.append(latencyRow("round trip", l)) }
@@ -123,17 +123,17 @@ public enum HtmlReport {
     }
 
     static func latencyRow(_ name: String, _ l: LatencySummary) -> String {
-        let cells = [l.min, l.p50, l.p90, l.p99, l.p999, l.max].map { "<td class=\"num\">\(html(CriteriaCheck.formatMicros($0)))</td>" }
-        return "<tr><th>\(html(name))</th><td class=\"num\">\(l.count)</td>" + cells.joined()
-            + "<td class=\"num\">\(html(CriteriaCheck.formatMicros(UInt64(l.mean.rounded()))))</td></tr>"
+        let cells = [l.min, l.p50, l.p90, l.p99, l.p999, l.max].map { "<td class=\"num\">\(Markup.escape(CriteriaCheck.formatMicros($0)))</td>" }
+        return "<tr><th>\(Markup.escape(name))</th><td class=\"num\">\(l.count)</td>" + cells.joined()
+            + "<td class=\"num\">\(Markup.escape(CriteriaCheck.formatMicros(UInt64(l.mean.rounded()))))</td></tr>"
     }
 
     static func charts(_ s: RunSummary, events: [Event]) -> String {
         let series = TimeSeries(events: events, maxPoints: maxPoints)
         guard !series.points.isEmpty else {
             let interval = events.first?.run.map { " (report_interval \($0.profile.reportInterval))" } ?? ""
-            return section("Charts", "<p>No interval snapshot on the timeline: the run ended after \(html(duration(s.durationSeconds))), "
-                + "before its first report\(html(interval)). Nothing to chart.</p>")
+            return section("Charts", "<p>No interval snapshot on the timeline: the run ended after \(Markup.escape(duration(s.durationSeconds))), "
+                + "before its first report\(Markup.escape(interval)). Nothing to chart.</p>")
         }
         let marks = Mark.collect(events)
         let phases = s.phases.map { (t: $0.startSeconds, name: $0.name) }
@@ -163,15 +163,15 @@ public enum HtmlReport {
         var rows: [String] = []
         for (i, f) in s.linkFailures.enumerated() {
             let outcome = i < recoveries.count ? recoveries[i].describe(failureAt: f.atSeconds) : "not recovered"
-            var diagnosis = html(f.diagnosis ?? "")
+            var diagnosis = Markup.escape(f.diagnosis ?? "")
             if let lines = f.evidence?.lines, !lines.isEmpty {
                 let shown = lines.suffix(evidenceLines).map { String(format: "%+8.3f ", $0.offset) + "\($0.source.rawValue) \($0.text)" }
                 diagnosis += "<details><summary>UART and kernel lines around it (\(shown.count) of \(lines.count), seconds from the failure)</summary>"
-                    + "<pre>\(html(shown.joined(separator: "\n")))</pre></details>"
+                    + "<pre>\(Markup.escape(shown.joined(separator: "\n")))</pre></details>"
             }
-            rows.append("<tr><td class=\"num\">\(i + 1)</td><td>\(html(runTime(f.atSeconds)))<br/><small>\(html(f.wall))</small></td>"
-                + "<td>\(html(f.kind.rawValue))</td><td>\(html(f.reason))<br/><small>after \(f.messagesBefore) messages</small></td>"
-                + "<td>\(diagnosis)</td><td>\(html(outcome))</td></tr>")
+            rows.append("<tr><td class=\"num\">\(i + 1)</td><td>\(Markup.escape(runTime(f.atSeconds)))<br/><small>\(Markup.escape(f.wall))</small></td>"
+                + "<td>\(Markup.escape(f.kind.rawValue))</td><td>\(Markup.escape(f.reason))<br/><small>after \(f.messagesBefore) messages</small></td>"
+                + "<td>\(diagnosis)</td><td>\(Markup.escape(outcome))</td></tr>")
         }
         return section("Link failures", table(["#", "run time", "kind", "reason", "diagnosis", "recovery"], rows))
     }
@@ -179,13 +179,13 @@ public enum HtmlReport {
     static func findings(_ s: RunSummary) -> String {
         guard !s.findingCounts.isEmpty else { return section("Findings", "<p>No finding on the UART or in the kernel log.</p>") }
         let counts = s.findingCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        var body = table(["class", "count"], counts.map { "<tr><td>\(html($0.key))</td><td class=\"num\">\($0.value)</td></tr>" })
+        var body = table(["class", "count"], counts.map { "<tr><td>\(Markup.escape($0.key))</td><td class=\"num\">\($0.value)</td></tr>" })
         let shown = s.findings.prefix(maxFindingRows)
         let rows = shown.map { r in
             let f = r.finding
-            return "<tr class=\"sev-\(f.severity.rawValue)\"><td>\(html(runTime(r.atSeconds)))</td><td>\(html(f.severity.rawValue))</td>"
-                + "<td>\(html(f.findingClass))</td><td>\(html(f.source?.rawValue ?? ""))</td>"
-                + "<td><code>\(html(f.line ?? ""))</code><br/><small>\(html(f.explanation))</small></td></tr>"
+            return "<tr class=\"sev-\(f.severity.rawValue)\"><td>\(Markup.escape(runTime(r.atSeconds)))</td><td>\(Markup.escape(f.severity.rawValue))</td>"
+                + "<td>\(Markup.escape(f.findingClass))</td><td>\(Markup.escape(f.source?.rawValue ?? ""))</td>"
+                + "<td><code>\(Markup.escape(f.line ?? ""))</code><br/><small>\(Markup.escape(f.explanation))</small></td></tr>"
         }
         body += table(["run time", "severity", "class", "source", "line and explanation"], rows)
         let total = s.findingCounts.values.reduce(0, +)
@@ -201,8 +201,8 @@ public enum HtmlReport {
         let rows = s.phases.map { p in
             let t = p.totals
             let l = p.latencyMicros
-            let lat = [l?.p50, l?.p99, l?.max].map { "<td class=\"num\">\($0.map { html(CriteriaCheck.formatMicros($0)) } ?? "")</td>" }
-            return "<tr><td>\(html(p.name))</td><td>\(html(runTime(p.startSeconds)))</td>"
+            let lat = [l?.p50, l?.p99, l?.max].map { "<td class=\"num\">\($0.map { Markup.escape(CriteriaCheck.formatMicros($0)) } ?? "")</td>" }
+            return "<tr><td>\(Markup.escape(p.name))</td><td>\(Markup.escape(runTime(p.startSeconds)))</td>"
                 + [t.sent, t.echoed, t.lost, t.corrupted, t.duplicated, t.outOfOrder, t.unanswered].map { "<td class=\"num\">\($0)</td>" }.joined()
                 + lat.joined() + "</tr>"
         }
@@ -212,43 +212,18 @@ public enum HtmlReport {
 
     static func warnings(_ s: RunSummary) -> String {
         guard !s.warnings.isEmpty else { return "" }
-        return section("Warnings", "<ul>" + s.warnings.map { "<li>\(html($0))</li>" }.joined() + "</ul>")
+        return section("Warnings", "<ul>" + s.warnings.map { "<li>\(Markup.escape($0))</li>" }.joined() + "</ul>")
     }
 
     // MARK: pieces
 
     static func section(_ title: String, _ body: String) -> String {
-        "<section>\n<h2>\(html(title))</h2>\n\(body)\n</section>"
+        "<section>\n<h2>\(Markup.escape(title))</h2>\n\(body)\n</section>"
     }
 
     static func table(_ head: [String], _ rows: [String]) -> String {
-        "<table><thead><tr>" + head.map { "<th>\(html($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        "<table><thead><tr>" + head.map { "<th>\(Markup.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
             + rows.joined(separator: "\n") + "\n</tbody></table>"
-    }
-
-    /// Escapes text for HTML and XML alike, and replaces what neither may carry (UART garbage:
-    /// control characters, lone surrogates, noncharacters) with U+FFFD.
-    public static func html(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\t", "\n": out.unicodeScalars.append(u)
-            default:
-                let v = u.value
-                if v < 0x20 || (0x7F...0x9F).contains(v) || (0xFDD0...0xFDEF).contains(v) || v & 0xFFFE == 0xFFFE {
-                    out += "\u{FFFD}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
     }
 
     /// `12.3 s`, `4 min 05 s`, `12 h 03 min`.
@@ -583,17 +558,17 @@ struct SvgChart {
         for v in yTicks {
             let py = n(y.px(v))
             s += "<line class=\"grid\" x1=\"\(n(plotLeft))\" y1=\"\(py)\" x2=\"\(n(plotRight))\" y2=\"\(py)\"/>"
-            s += "<text x=\"\(n(plotLeft - 5))\" y=\"\(py)\" dy=\"3.5\" text-anchor=\"end\">\(HtmlReport.html(yLabel(v)))</text>"
+            s += "<text x=\"\(n(plotLeft - 5))\" y=\"\(py)\" dy=\"3.5\" text-anchor=\"end\">\(Markup.escape(yLabel(v)))</text>"
         }
         for v in xTicks {
             let px = n(x.px(v))
             s += "<line class=\"grid\" x1=\"\(px)\" y1=\"\(n(plotTop))\" x2=\"\(px)\" y2=\"\(n(plotBottom))\"/>"
-            s += "<text x=\"\(px)\" y=\"\(n(plotBottom + 14))\" text-anchor=\"middle\">\(HtmlReport.html(xLabel(v)))</text>"
+            s += "<text x=\"\(px)\" y=\"\(n(plotBottom + 14))\" text-anchor=\"middle\">\(Markup.escape(xLabel(v)))</text>"
         }
         s += "<rect x=\"\(n(plotLeft))\" y=\"\(n(plotTop))\" width=\"\(n(plotRight - plotLeft))\" height=\"\(n(plotBottom - plotTop))\" fill=\"none\" stroke=\"#999\"/>"
-        s += "<text x=\"\(n((plotLeft + plotRight) / 2))\" y=\"\(n(height - 6))\" text-anchor=\"middle\">\(HtmlReport.html(xTitle))</text>"
+        s += "<text x=\"\(n((plotLeft + plotRight) / 2))\" y=\"\(n(height - 6))\" text-anchor=\"middle\">\(Markup.escape(xTitle))</text>"
         let cy = n((plotTop + plotBottom) / 2)
-        s += "<text x=\"14\" y=\"\(cy)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(cy))\">\(HtmlReport.html(yTitle))</text>"
+        s += "<text x=\"14\" y=\"\(cy)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(cy))\">\(Markup.escape(yTitle))</text>"
         body.append(s)
     }
 
@@ -603,7 +578,7 @@ struct SvgChart {
         var s = ""
         for item in items {
             s += "<rect x=\"\(n(x))\" y=\"8\" width=\"14\" height=\"8\" fill=\"\(item.color)\"/>"
-            s += "<text x=\"\(n(x + 18))\" y=\"16\">\(HtmlReport.html(item.name))</text>"
+            s += "<text x=\"\(n(x + 18))\" y=\"16\">\(Markup.escape(item.name))</text>"
             x += 32 + Double(item.name.count) * 6.6
         }
         body.append(s)
@@ -620,7 +595,7 @@ struct SvgChart {
         }
         guard !d.isEmpty else { return }
         let dashes = dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
-        body.append("<path class=\"series\" d=\"\(d)\" stroke=\"\(color)\" stroke-width=\"\(n(width))\"\(dashes)><title>\(HtmlReport.html(name))</title></path>")
+        body.append("<path class=\"series\" d=\"\(d)\" stroke=\"\(color)\" stroke-width=\"\(n(width))\"\(dashes)><title>\(Markup.escape(name))</title></path>")
     }
 
     /// A shaded band between a lower and an upper edge (drawn left to right).
@@ -641,7 +616,7 @@ struct SvgChart {
             let color = m.failure ? "#d32f2f" : "#2e7d32"
             let top = m.failure ? plotTop : plotBottom - (plotBottom - plotTop) / 3
             s += "<line x1=\"\(px)\" y1=\"\(n(top))\" x2=\"\(px)\" y2=\"\(n(plotBottom))\" stroke=\"\(color)\" stroke-width=\"1.5\">"
-                + "<title>\(HtmlReport.html(m.title))</title></line>"
+                + "<title>\(Markup.escape(m.title))</title></line>"
         }
         body.append(s)
     }
@@ -652,7 +627,7 @@ struct SvgChart {
         for p in phases where p.t > x.lo {
             let px = n(x.px(p.t))
             s += "<line x1=\"\(px)\" y1=\"\(n(plotTop))\" x2=\"\(px)\" y2=\"\(n(plotBottom))\" stroke=\"#888\" stroke-dasharray=\"2 3\">"
-                + "<title>phase \(HtmlReport.html(p.name)) from \(HtmlReport.html(HtmlReport.runTime(p.t)))</title></line>"
+                + "<title>phase \(Markup.escape(p.name)) from \(Markup.escape(HtmlReport.runTime(p.t)))</title></line>"
         }
         body.append(s)
     }
@@ -662,14 +637,14 @@ struct SvgChart {
         var s = ""
         for c in columns {
             s += "<rect class=\"hover\" x=\"\(n(c.x0))\" y=\"\(n(plotTop))\" width=\"\(n(Swift.max(c.x1 - c.x0, 1)))\" height=\"\(n(plotBottom - plotTop))\">"
-                + "<title>\(HtmlReport.html(c.title))</title></rect>"
+                + "<title>\(Markup.escape(c.title))</title></rect>"
         }
         body.append(s)
     }
 
     func svg(title: String) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"\(n(Self.width))\" height=\"\(n(height))\" viewBox=\"0 0 \(n(Self.width)) \(n(height))\">"
-            + "<title>\(HtmlReport.html(title))</title>"
+            + "<title>\(Markup.escape(title))</title>"
             + "<style>.grid{stroke:#e4e4e4}.series{fill:none;stroke-linejoin:round}.hover{fill:#000;fill-opacity:0}.hover:hover{fill-opacity:0.06}text{fill:#333}</style>"
             + body.joined(separator: "\n") + "</svg>"
     }
@@ -841,7 +816,7 @@ enum Charts {
             let top = y.px(Double(count))
             let share = Double(count) / Double(total) * 100
             s += "<rect x=\"\(n(x0))\" y=\"\(n(top))\" width=\"\(n(Swift.max(x1 - x0 - 1, 1)))\" height=\"\(n(chart.plotBottom - top))\" fill=\"\(barColor)\">"
-                + "<title>\(HtmlReport.html(microsLabel(a.rounded()) + " to " + microsLabel(b.rounded()) + ": \(count) messages (" + String(format: "%.3g%%", share) + ")"))</title></rect>"
+                + "<title>\(Markup.escape(microsLabel(a.rounded()) + " to " + microsLabel(b.rounded()) + ": \(count) messages (" + String(format: "%.3g%%", share) + ")"))</title></rect>"
         }
         chart.body.append(s)
         if let l = summary {
@@ -875,7 +850,7 @@ enum Charts {
             let upper = y.px(Swift.min(r.mtbfUpper95 ?? top, top))
             let lower = y.px(r.mtbfLower95)
             chart.body.append("<rect x=\"\(n(chart.plotLeft))\" y=\"\(n(upper))\" width=\"\(n(chart.plotRight - chart.plotLeft))\" height=\"\(n(Swift.max(lower - upper, 0)))\" fill=\"#d32f2f\" fill-opacity=\"0.12\">"
-                + "<title>MTBF 95% interval: \(HtmlReport.html(HtmlReport.duration(r.mtbfLower95))) to \(HtmlReport.html(r.mtbfUpper95.map(HtmlReport.duration) ?? "unbounded"))</title></rect>")
+                + "<title>MTBF 95% interval: \(Markup.escape(HtmlReport.duration(r.mtbfLower95))) to \(Markup.escape(r.mtbfUpper95.map(HtmlReport.duration) ?? "unbounded"))</title></rect>")
         }
         let width = (chart.plotRight - chart.plotLeft) / Double(Swift.max(bars.count, 1))
         var s = ""
@@ -887,7 +862,7 @@ enum Charts {
                 : "cycle \(i + 1): failed after \(HtmlReport.duration(bar.t))\(messages)"
             let fill = bar.censored ? "fill=\"#fff\" stroke=\"#546e7a\" stroke-dasharray=\"3 2\"" : "fill=\"#546e7a\""
             s += "<rect x=\"\(n(cx - width * 0.35))\" y=\"\(n(topY))\" width=\"\(n(Swift.max(width * 0.7, 1)))\" height=\"\(n(chart.plotBottom - topY))\" \(fill)>"
-                + "<title>\(HtmlReport.html(title))</title></rect>"
+                + "<title>\(Markup.escape(title))</title></rect>"
         }
         chart.body.append(s)
         var legend: [(color: String, name: String)] = [("#546e7a", "time to failure per cycle")]
@@ -895,7 +870,7 @@ enum Charts {
             let py = n(y.px(m))
             let text = "MTBF \(HtmlReport.duration(m)) (95%: \(HtmlReport.duration(r.mtbfLower95)) to \(r.mtbfUpper95.map(HtmlReport.duration) ?? "unbounded"))"
             chart.body.append("<line x1=\"\(n(chart.plotLeft))\" y1=\"\(py)\" x2=\"\(n(chart.plotRight))\" y2=\"\(py)\" stroke=\"#d32f2f\" stroke-width=\"2\" stroke-dasharray=\"6 3\">"
-                + "<title>\(HtmlReport.html(text))</title></line>")
+                + "<title>\(Markup.escape(text))</title></line>")
             legend.append(("#d32f2f", text))
         }
         if r.censoredLastCycleSeconds != nil { legend.append(("#cfd8dc", "last cycle, no failure (censored)")) }

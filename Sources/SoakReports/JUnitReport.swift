@@ -22,19 +22,19 @@ public enum JUnitReport {
                 return t
             }.joined(separator: "\n\n")
             let first = s.linkFailures[0]
-            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(escape(first.diagnosis ?? first.reason))\">\(escape(text))</failure>"
+            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(Markup.escape(first.diagnosis ?? first.reason))\">\(Markup.escape(text))</failure>"
         } else if s.verdict == .incomplete {
-            linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(escape(s.warnings.joined(separator: "\n")))</error>"
+            linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(Markup.escape(s.warnings.joined(separator: "\n")))</error>"
         } else if s.verdict == .error {
-            linkBody = "<error type=\"infrastructure\" message=\"\(escape(s.endDetail ?? "the hardware could not be reached"))\"/>"
+            linkBody = "<error type=\"infrastructure\" message=\"\(Markup.escape(s.endDetail ?? "the hardware could not be reached"))\"/>"
         } else if s.verdict == .interrupted {
             // Not a pass: a gate that reads only the JUnit must not go green on a cut-off run.
-            linkBody = "<error type=\"interrupted\" message=\"interrupted after \(fmt(s.durationSeconds)) s: \(escape(s.endDetail ?? "stopped"))\"/>"
+            linkBody = "<error type=\"interrupted\" message=\"interrupted after \(fmt(s.durationSeconds)) s: \(Markup.escape(s.endDetail ?? "stopped"))\"/>"
         }
         cases.append(testcase(suite, "link stays up for \(fmt(s.durationSeconds)) s", s.durationSeconds, linkBody))
 
         for c in s.criteria {
-            let body = c.passed ? "" : "<failure type=\"\(escape(c.name))\" message=\"\(escape(c.message))\">\(escape("\(c.name): observed \(c.observed), limit \(c.limit)"))</failure>"
+            let body = c.passed ? "" : "<failure type=\"\(Markup.escape(c.name))\" message=\"\(Markup.escape(c.message))\">\(Markup.escape("\(c.name): observed \(c.observed), limit \(c.limit)"))</failure>"
             cases.append(testcase(suite, "\(c.name) \(c.limit)", 0, body))
         }
 
@@ -50,16 +50,16 @@ public enum JUnitReport {
         if let l = s.latencyMicros {
             props += [("latency_p50_us", "\(l.p50)"), ("latency_p99_us", "\(l.p99)"), ("latency_max_us", "\(l.max)")]
         }
-        let properties = props.map { "      <property name=\"\(escape($0.0))\" value=\"\(escape($0.1))\"/>" }.joined(separator: "\n")
+        let properties = props.map { "      <property name=\"\(Markup.escape($0.0))\" value=\"\(Markup.escape($0.1))\"/>" }.joined(separator: "\n")
         let out = """
         <?xml version="1.0" encoding="UTF-8"?>
         <testsuites name="rpmsg-soak" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" time="\(fmt(s.durationSeconds))">
-          <testsuite name="\(escape(suite))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)" time="\(fmt(s.durationSeconds))" timestamp="\(escape(String(s.startedAt.prefix(19))))" hostname="\(escape(s.host))">
+          <testsuite name="\(Markup.escape(suite))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)" time="\(fmt(s.durationSeconds))" timestamp="\(Markup.escape(String(s.startedAt.prefix(19))))" hostname="\(Markup.escape(s.host))">
             <properties>
         \(properties)
             </properties>
         \(cases.joined(separator: "\n"))
-            <system-out>\(escape(TextReport.render(s)))</system-out>
+            <system-out>\(Markup.escape(TextReport.render(s)))</system-out>
           </testsuite>
         </testsuites>
 
@@ -68,33 +68,10 @@ public enum JUnitReport {
     }
 
     static func testcase(_ suite: String, _ name: String, _ time: Double, _ body: String) -> String {
-        let open = "    <testcase classname=\"\(escape(suite))\" name=\"\(escape(name))\" time=\"\(fmt(time))\""
+        let open = "    <testcase classname=\"\(Markup.escape(suite))\" name=\"\(Markup.escape(name))\" time=\"\(fmt(time))\""
         return body.isEmpty ? open + "/>" : open + ">\n      \(body)\n    </testcase>"
     }
 
     /// Seconds as the schema wants them: plain decimal, no exponent, no unit.
     static func fmt(_ seconds: Double) -> String { String(format: "%.3f", max(0, seconds)) }
-
-    /// XML-escapes text, and drops characters XML 1.0 cannot carry (UART garbage).
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(u)
-            default:
-                if u.value < 0x20 || (0xD800...0xDFFF).contains(u.value) || u.value == 0xFFFE || u.value == 0xFFFF {
-                    out += "\u{FFFD}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
-    }
 }

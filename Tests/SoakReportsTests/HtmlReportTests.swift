@@ -102,7 +102,7 @@ struct HtmlReportTests {
     @Test("a link failure: diagnosis, recovery step, red and green marks, the time-to-failure chart")
     func linkFailure() throws {
         let html = try Self.render(Self.failingRun())
-        #expect(html.contains(HtmlReport.html(Self.diagnosis)))
+        #expect(html.contains(Markup.escape(Self.diagnosis)))
         #expect(html.contains("reopen did not help (probe not echoed); back by power-cycle after 2.0 s"))
         #expect(Self.svgCount(html) == 4)
         #expect(html.contains("Time to failure of each link cycle"))
@@ -122,7 +122,7 @@ struct HtmlReportTests {
         #expect(html.contains("[M7] rx &lt;script&gt;&amp;&quot;boom&quot;&lt;/script&gt;\u{FFFD}"))
         // Once in the findings table, once among the failure's evidence lines.
         #expect(html.components(separatedBy: "&lt;script&gt;&amp;&quot;boom").count - 1 == 2)
-        #expect(HtmlReport.html("a'b\r\u{0}\u{85}\u{FFFF}") == "a&#39;b\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}")
+        #expect(Markup.escape("a'b\r\u{0}\u{85}\u{FFFF}") == "a&#39;b\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}")
     }
 
     @Test("the latency chart shows each interval's p50, p99 and max")

@@ -59,7 +59,7 @@ struct JUnitReportTests {
         #expect(r.status == 0, "\(r.output)\n\(xml)")
         let message = try #require(s.criteria.first { $0.name == "lost" }?.message)
         #expect(message.contains("1 messages lost"))
-        #expect(xml.contains("<failure type=\"lost\" message=\"\(JUnitReport.escape(message))\">"), "\(xml)")
+        #expect(xml.contains("<failure type=\"lost\" message=\"\(Markup.escape(message))\">"), "\(xml)")
         #expect(xml.contains("failures=\"1\""))
     }
 
@@ -101,11 +101,11 @@ struct JUnitReportTests {
         let r = try validate(xml)
         #expect(r.status == 0, "\(r.output)\n\(xml)")
         #expect(!xml.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" })
-        #expect(xml.contains("message=\"tty said &lt;&amp;&gt;&quot;&apos;\u{FFFD}\u{FFFD}[0m done\""), "\(xml)")
+        #expect(xml.contains("message=\"tty said &lt;&amp;&gt;&quot;&#39;\u{FFFD}\u{FFFD}[0m done\""), "\(xml)")
     }
 
     @Test("escape handles each special character")
     func escape() {
-        #expect(JUnitReport.escape("a<b>&\"c'\u{01}\td\ne") == "a&lt;b&gt;&amp;&quot;c&apos;\u{FFFD}\td\ne")
+        #expect(Markup.escape("a<b>&\"c'\u{01}\td\ne") == "a&lt;b&gt;&amp;&quot;c&#39;\u{FFFD}\td\ne")
     }
 }
