@@ -1,7 +1,7 @@
 import Foundation
 import SoakCore
 
-/// A run's folder: `events.jsonl` in, `summary.json`, `junit.xml`, `report.txt` and `report.html`
+/// A run's folder: `events.jsonl` in, `summary.json`, `junit.xml`, `report.txt`, `report.md` and `report.html`
 /// out. The reports are a pure function of the timeline, so `rpmsg-soak report DIR` rebuilds them
 /// after a crash exactly as a finished run writes them.
 public enum RunFolder {
@@ -16,6 +16,7 @@ public enum RunFolder {
         try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"), options: .atomic)
         try Data(JUnitReport.render(summary).utf8).write(to: URL(fileURLWithPath: "\(directory)/junit.xml"), options: .atomic)
         try Data((TextReport.render(summary) + "\n").utf8).write(to: URL(fileURLWithPath: "\(directory)/report.txt"), options: .atomic)
+        try Data(MarkdownReport.render(summary).utf8).write(to: URL(fileURLWithPath: "\(directory)/report.md"), options: .atomic)
         try Data(HtmlReport.render(summary, events: events).utf8).write(to: URL(fileURLWithPath: "\(directory)/report.html"), options: .atomic)
         return summary
     }

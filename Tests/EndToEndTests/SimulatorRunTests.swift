@@ -8,7 +8,7 @@ import Testing
         let r = try Harness.run(["run", Harness.fixture("short.yaml"), "--out", out])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let folder = try #require(r.runFolder)
-        for file in ["events.jsonl", "summary.json", "junit.xml", "report.txt", "report.html"] {
+        for file in ["events.jsonl", "summary.json", "junit.xml", "report.txt", "report.md", "report.html"] {
             #expect(FileManager.default.fileExists(atPath: "\(folder)/\(file)"), "missing \(file)")
         }
         let summary = try r.summary()

@@ -1,0 +1,81 @@
+import Foundation
+import SoakCore
+
+/// `report.md`: the run for a CI page (a GitHub job summary, a GitLab or Jenkins description, a
+/// merge request comment): the verdict, the criteria as a table, the totals, every link failure
+/// with its diagnosis and the step that brought it back, the night's statistics, the findings.
+public enum MarkdownReport {
+    public static func render(_ s: RunSummary) -> String {
+        var md: [String] = []
+        let mark = s.verdict == .passed ? "✅" : "❌"
+        md.append("## \(mark) \(cell(TextReport.verdictLine(s)))")
+        md.append("")
+        md.append("Profile `\(code(s.profile))` (\(code(s.profilePath))) on board `\(code(s.board))` (\(code(s.boardPath))), seed \(s.seed), "
+                  + "\(String(format: "%.1f", s.durationSeconds)) s from \(s.startedAt) on \(cell(s.host)), \(cell(s.tool)).")
+        md.append("")
+        let t = s.totals
+        md.append("| sent | echoed | msg/s | lost | corrupted | duplicated | out of order | unanswered | p50 | p99 | max |")
+        md.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        let l = s.latencyMicros
+        let us = { (v: UInt64?) in v.map(CriteriaCheck.formatMicros) ?? "-" }
+        md.append("| \(t.sent) | \(t.echoed) | \(String(format: "%.0f", s.messagesPerSecond)) | \(t.lost) | \(t.corrupted) | \(t.duplicated) | "
+                  + "\(t.outOfOrder) | \(t.unanswered) | \(us(l?.p50)) | \(us(l?.p99)) | \(us(l?.max)) |")
+        if !s.criteria.isEmpty {
+            md.append("")
+            md.append("| criterion | limit | observed | result |")
+            md.append("| --- | ---: | ---: | --- |")
+            for c in s.criteria {
+                md.append("| \(cell(c.name)) | \(cell(c.limit)) | \(cell(c.observed)) | \(c.passed ? "pass" : "**FAIL**: \(cell(c.message))") |")
+            }
+        }
+        let r = s.reliability
+        if !s.linkFailures.isEmpty {
+            md.append("")
+            var line = "**\(r.failures) link failure(s)** in \(String(format: "%.1f", r.uptimeSeconds)) s of uptime"
+            if let m = r.mtbfSeconds {
+                line += String(format: ", MTBF %.1f s (95%%: %.1f to ", m, r.mtbfLower95) + (r.mtbfUpper95.map { String(format: "%.1f s)", $0) } ?? "unbounded)")
+            }
+            line += String(format: ", %.2f per million messages", r.failuresPerMillionMessages)
+            if r.recoveryAttempts > 0 {
+                line += "; \(r.recoveries) recovered (" + r.recoveredBy.keys.sorted().map { "\($0) ×\(r.recoveredBy[$0] ?? 0)" }.joined(separator: ", ") + ")"
+            }
+            md.append(line + ".")
+            md.append("")
+            md.append("| # | at | kind | diagnosis |")
+            md.append("| ---: | ---: | --- | --- |")
+            let shown = s.linkFailures.prefix(100)
+            for (i, f) in shown.enumerated() {
+                md.append("| \(i + 1) | \(String(format: "%.3f", f.atSeconds)) s | \(f.kind.rawValue) | \(cell(f.diagnosis ?? f.reason)) |")
+            }
+            if s.linkFailures.count > shown.count { md += ["", "… and \(s.linkFailures.count - shown.count) more in `summary.json`."] }
+        }
+        if !s.findingCounts.isEmpty {
+            md.append("")
+            md.append("Findings: " + s.findingCounts.keys.sorted().map { "`\(code($0))` ×\(s.findingCounts[$0] ?? 0)" }.joined(separator: ", ") + ".")
+        }
+        if !s.warnings.isEmpty {
+            md.append("")
+            for w in s.warnings { md.append("- warning: \(cell(w))") }
+        }
+        md.append("")
+        return md.joined(separator: "\n")
+    }
+
+    /// Text for a table cell or a line: Markdown and HTML characters escaped, one line.
+    static func cell(_ text: String) -> String {
+        var out = ""
+        for ch in Markup.escape(text) {
+            switch ch {
+            case "|", "\\", "*", "_", "`", "[", "]": out += "\\\(ch)"
+            case "\n", "\t": out += " "
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// Text inside backticks: a backtick cannot be escaped there, so it is replaced.
+    static func code(_ text: String) -> String {
+        text.replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "\n", with: " ")
+    }
+}
