@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <gpiod.h>
+#include <linux/gpio.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,20 @@ static void copy_out(char *dst, size_t len, const char *src) {
 int soak_gpio_api(void) { return SOAK_GPIOD_API; }
 
 struct soak_gpio_chip { struct gpiod_chip *chip; };
+
+int soak_gpio_fd_set(int fd, int uapi, int value) {
+    if (uapi == 2) {
+        struct gpio_v2_line_values values;
+        memset(&values, 0, sizeof values);
+        values.mask = 1;
+        values.bits = value ? 1 : 0;
+        return ioctl(fd, GPIO_V2_LINE_SET_VALUES_IOCTL, &values);
+    }
+    struct gpiohandle_data data;
+    memset(&data, 0, sizeof data);
+    data.values[0] = value ? 1 : 0;
+    return ioctl(fd, GPIOHANDLE_SET_LINE_VALUES_IOCTL, &data);
+}
 
 soak_gpio_chip *soak_gpio_chip_open(const char *path) {
     struct gpiod_chip *c = gpiod_chip_open(path);
@@ -89,6 +105,8 @@ soak_gpio_request *soak_gpio_request_line(soak_gpio_chip *chip, unsigned int off
 int soak_gpio_request_set(soak_gpio_request *req, int value) { return gpiod_line_set_value(req->line, value ? 1 : 0); }
 
 int soak_gpio_request_get(soak_gpio_request *req) { return gpiod_line_get_value(req->line); }
+
+int soak_gpio_request_fd(soak_gpio_request *req) { (void)req; errno = ENOTSUP; return -1; }
 
 void soak_gpio_request_release(soak_gpio_request *req) {
     if (!req) return;
@@ -170,6 +188,8 @@ int soak_gpio_request_get(soak_gpio_request *req) {
     if (v == GPIOD_LINE_VALUE_ERROR) return -1;
     return v == GPIOD_LINE_VALUE_ACTIVE ? 1 : 0;
 }
+
+int soak_gpio_request_fd(soak_gpio_request *req) { return gpiod_line_request_get_fd(req->request); }
 
 void soak_gpio_request_release(soak_gpio_request *req) {
     if (!req) return;

@@ -136,6 +136,9 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         case on, off
         /// Whatever it was last switched to.
         case asIs = "as-is"
+
+        /// Power on (true), off (false), or nothing to do (nil).
+        public var powered: Bool? { self == .asIs ? nil : self == .on }
     }
     public var kind: Kind
     /// For `command`: shell commands (a USB relay, a PDU, uhubctl, labgrid-client power ...).

@@ -175,6 +175,13 @@ public final class GpioLine {
         if let request { soak_gpio_request_release(request) }
         request = nil
     }
+
+    /// The kernel descriptor of the request, for a PowerGuard.
+    var kernelFD: Int32? {
+        guard let request else { return nil }
+        let fd = soak_gpio_request_fd(request)
+        return fd >= 0 ? fd : PowerGuard.linehandleFD()
+    }
 }
 
 /// Who holds a GPIO line: the kernel gives the consumer label; the process is found through
@@ -221,11 +228,26 @@ enum GpioHolders {
 public final class GpioPowerSwitch: PowerSwitch {
     public let name: String
     let line: GpioLine
+    private var guardian: PowerGuard?
 
     /// - initial: drive the line to on (true) or off (false) as it is requested.
-    public init(config: GpioRelayConfig, initial: Bool) throws(GpioError) {
+    /// - guarding: the declared state a PowerGuard drives should this process die holding the
+    ///   line (nil: no guard, for `as-is`).
+    public init(config: GpioRelayConfig, initial: Bool, guarding: Bool? = nil) throws(GpioError) {
         line = try GpioLine(chip: config.chip, line: config.line, activeLow: config.activeLow, value: initial)
         name = "gpio \(line.label)\(config.activeLow ? " (active-low)" : "")"
+        if let value = guarding {
+            guard let fd = line.kernelFD else {
+                line.release()
+                throw GpioError("power guard: cannot find the kernel descriptor of \(line.label)'s request")
+            }
+            do {
+                guardian = try PowerGuard(requestFD: fd, uapi: LibraryVersions.gpiodAPI, value: value)
+            } catch {
+                line.release()
+                throw error
+            }
+        }
     }
 
     public func on() throws(RecoveryFailure) {
@@ -236,7 +258,11 @@ public final class GpioPowerSwitch: PowerSwitch {
         do { try line.set(false) } catch { throw RecoveryFailure("power off: \(error)") }
     }
 
-    public func release() { line.release() }
+    public func release() {
+        guardian?.dismiss()
+        guardian = nil
+        line.release()
+    }
 
     /// Whether the relay is energised, read without changing the line (a request "as is").
     public static func status(config: GpioRelayConfig) throws(GpioError) -> Bool {

@@ -16,7 +16,7 @@ extension SoakSession {
         switch p.kind {
         case .gpio:
             guard let gpio = p.gpio else { return nil }
-            let relay = try GpioPowerSwitch(config: gpio, initial: true)
+            let relay = try GpioPowerSwitch(config: gpio, initial: true, guarding: p.onExit.powered)
             note("\(relay.name) requested and driven on; held until the run ends")
             return PowerControl(relay, onExit: p.onExit, knownOn: true)
         case .command:

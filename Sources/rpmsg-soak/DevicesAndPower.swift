@@ -119,7 +119,7 @@ struct Power: ParsableCommand {
             guard let gpio = p.gpio else { fail("\(board): power.kind gpio without chip and line", exit: 2) }
             do {
                 // Requested straight into the first state the action wants: no glitch through the other.
-                control = PowerControl(try GpioPowerSwitch(config: gpio, initial: action == .on), onExit: p.onExit,
+                control = PowerControl(try GpioPowerSwitch(config: gpio, initial: action == .on, guarding: p.onExit.powered), onExit: p.onExit,
                                        knownOn: action == .on)
             } catch {
                 fail("\(error)", exit: 3)
@@ -181,5 +181,28 @@ struct Power: ParsableCommand {
     private func fail(_ text: String, exit code: Int32) -> Never {
         FileHandle.standardError.write(Data("rpmsg-soak power: \(text)\n".utf8))
         Foundation.exit(code)
+    }
+}
+
+/// The other half of a GPIO relay's PowerGuard: started by the tester itself, never by hand.
+struct PowerGuardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "power-guard",
+        abstract: "Internal: holds a copy of the relay line's request and drives it to the declared state if the tester dies.",
+        shouldDisplay: false)
+
+    @Option(help: "The libgpiod uAPI of the request on descriptor 3 (1 or 2).")
+    var uapi: Int
+
+    @Option(help: "The value to drive when the tester is gone (1 on, 0 off).")
+    var value: Int
+
+    @Option(help: "The tester's process id, for the message.")
+    var parent: Int
+
+    func run() throws {
+        if let what = PowerGuard.serve(uapi: uapi, value: value == 1, parent: parent) {
+            FileHandle.standardError.write(Data("rpmsg-soak power-guard: \(what)\n".utf8))
+        }
     }
 }

@@ -39,4 +39,12 @@ int soak_gpio_request_get(soak_gpio_request *req);
 /** Gives the line back to the kernel. */
 void soak_gpio_request_release(soak_gpio_request *req);
 
+/** The kernel file descriptor behind a request, or -1 when the library does not say (libgpiod
+    v1 keeps it private: look for the process's anon_inode:gpio-linehandle instead). */
+int soak_gpio_request_fd(soak_gpio_request *req);
+/** Drives the first line of a kernel line request through the GPIO character device's own
+    ioctl, without libgpiod: uapi 1 is a v1 line handle (libgpiod 1.x), 2 a v2 line request
+    (libgpiod 2.x). Async-signal-safe; for a guard process that inherited the descriptor. */
+int soak_gpio_fd_set(int fd, int uapi, int value);
+
 #endif

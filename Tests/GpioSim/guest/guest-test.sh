@@ -114,6 +114,31 @@ kill -TERM $P; wait $P
 check "on_exit off: SIGTERM switches the board off" grep -q "power switched off (on_exit: off)" /tmp/oe.out
 after_exit "on_exit off: the last value driven is off" 0
 
+# 6b. SIGKILL (the OOM killer, a crash) cannot run any handler: the power guard process that
+#     holds a copy of the request drives the declared state when the tester vanishes
+soak_processes() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^rpmsg-soak$'; }
+pull 0 up  # so that reading 0 means the cycle has begun
+trace_clear
+rpmsg-soak power cycle --off-time 60s --board $T/relay.yaml > /tmp/kill.out 2>&1 &
+P=$!
+check "SIGKILL test: the cycle switches the line off" wait_value 0 0
+check "... with a guard beside the tester ($(soak_processes) rpmsg-soak processes)" [ "$(soak_processes)" = 2 ]
+kill -KILL $P; wait $P 2>/dev/null
+i=0; while [ "$(soak_processes)" != 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "SIGKILL mid-cycle: the guard is gone too" [ "$(soak_processes)" = 0 ]
+check "... and said what it did: $(cat /tmp/kill.out | tail -n 1)" grep -q "power-guard: rpmsg-soak (process $P) ended without releasing the relay: the line is driven on" /tmp/kill.out
+after_exit "SIGKILL mid-cycle leaves the line in the declared state (on)" 1
+trace_clear
+rpmsg-soak power on --board $T/relay-off-on-exit.yaml --hold > /tmp/kill2.out 2>&1 &
+P=$!
+wait_for /tmp/kill2.out holding
+kill -KILL $P; wait $P 2>/dev/null
+i=0; while [ "$(soak_processes)" != 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+after_exit "SIGKILL of a hold with on_exit off leaves the line off" 0
+check "... and the guard said so" grep -q "the line is driven off, the declared state" /tmp/kill2.out
+pull 0 down
+check "a normal end dismisses the guard without a word" sh -c '! grep -q power-guard /tmp/hold.out /tmp/off.out /tmp/cycle.out /tmp/full.out /tmp/oe.out'
+
 # 7. status reads the line without changing it (gpio-sim: a released line follows its pull)
 pull 0 up
 rpmsg-soak power status --board $T/relay.yaml > /tmp/st.out 2>&1; rc=$?
