@@ -287,7 +287,9 @@ public enum ConfigLoader {
                 if dev == LinkConfig.simulatorDevice && device != LinkConfig.simulatorDevice {
                     throw d.error("'sim' is the simulated board's UART; this board's link is not simulated")
                 }
-                if dev != LinkConfig.simulatorDevice && !dev.hasPrefix("/") { throw d.error("expected an absolute path such as /dev/ttyUSB2, or 'sim'") }
+                if dev != LinkConfig.simulatorDevice && !dev.hasPrefix("/") {
+                    throw d.error("expected an absolute path such as /dev/ttyUSB2 (or a glob such as /dev/serial/by-id/usb-FTDI*-if02-port0), or 'sim'")
+                }
                 uart.device = dev
             }
             if let mt = um.optional("match") { uart.match = try udevProperties(mt) }

@@ -33,7 +33,8 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
         921_600, 1_000_000, 1_152_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000, 3_500_000, 4_000_000,
     ]
 
-    private let match: (subsystem: String, properties: [String: String])?
+    /// Where the port is: looked up again at every (re)open.
+    private let device: DeviceSpec
     private let reader = ReaderSlot()
 
     /// - Parameters:
@@ -41,7 +42,7 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
     ///   - baud: one of `standardBauds`; another value makes every open fail with EINVAL
     ///     (reported as `.lost`).
     public convenience init(path: String, baud: Int = 115_200, maxLineLength: Int = LineSplitter.defaultMaxLength) {
-        self.init(path: path, match: nil, baud: baud, maxLineLength: maxLineLength)
+        self.init(device: .path(path), baud: baud, maxLineLength: maxLineLength)
     }
 
     /// A port found by udev properties (a board file's `match:`, e.g. `ID_SERIAL_SHORT` and
@@ -49,15 +50,16 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
     /// under another name (ttyUSB2 → ttyUSB3) is still found. No match, or several, is reported
     /// as `.lost(<why>)` and retried; `.opened(<device node>)` names the node found. `path` is
     /// then a description of the match.
-    public convenience init(match properties: [String: String], subsystem: String = "tty", baud: Int = 115_200,
+    public convenience init(match properties: [String: String], baud: Int = 115_200,
                             maxLineLength: Int = LineSplitter.defaultMaxLength) {
-        let described = properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        self.init(path: "udev \(subsystem) match \(described)", match: (subsystem, properties), baud: baud, maxLineLength: maxLineLength)
+        self.init(device: .match(properties), baud: baud, maxLineLength: maxLineLength)
     }
 
-    private init(path: String, match: (subsystem: String, properties: [String: String])?, baud: Int, maxLineLength: Int) {
-        self.path = path
-        self.match = match
+    /// A port by path, glob (`/dev/serial/by-id/usb-FTDI*-if02-port0`: exactly one must match)
+    /// or udev match, looked up again at every (re)open. `path` is its description.
+    public init(device: DeviceSpec, baud: Int = 115_200, maxLineLength: Int = LineSplitter.defaultMaxLength) {
+        self.path = device.description
+        self.device = device
         self.baud = baud
         self.maxLineLength = maxLineLength
     }
@@ -155,8 +157,10 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
     /// the node opened, or why not.
     private func openPort() -> Result<(Int32, String), OpenFailure> {
         var path = self.path
-        if let match {
-            switch UdevMatch.uniqueDevnode(subsystem: match.subsystem, properties: match.properties) {
+        switch device {
+        case .path(let p): path = p
+        case .glob, .match:
+            switch DeviceLocator.find(device) {
             case .success(let node): path = node
             case .failure(let why): return .failure(OpenFailure(text: why.text))
             }

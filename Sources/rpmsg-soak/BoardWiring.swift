@@ -63,14 +63,13 @@ extension SoakSession {
         if let uart = board.uart {
             if uart.device == LinkConfig.simulatorDevice {
                 sources.append(SerialLineSource(path: "\(folder)/sim/ttyM7UART", baud: uart.baud))
-            } else if let d = uart.device {
-                sources.append(SerialLineSource(path: d, baud: uart.baud))
-            } else if let match = uart.match {
-                if case .failure(let e) = UdevMatch.uniqueDevnode(subsystem: "tty", properties: match) {
+            } else {
+                let spec = DeviceSpec(device: uart.device, match: uart.match)
+                if spec != .path(uart.device ?? ""), case .failure(let e) = DeviceLocator.find(spec) {
                     warn("the M7 UART is not there yet: \(e); it is looked for again while the soak runs")
                 }
-                // Matched again at every reopen: an adapter that re-enumerates under another name is followed.
-                sources.append(SerialLineSource(match: match, baud: uart.baud))
+                // Looked up again at every reopen: an adapter that re-enumerates under another name is followed.
+                sources.append(SerialLineSource(device: spec, baud: uart.baud))
             }
         }
         switch board.kernelLog?.source {

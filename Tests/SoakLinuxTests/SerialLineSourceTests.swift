@@ -130,12 +130,27 @@ struct SerialLineSourceTests {
         // (Not matched against a real tty: the ones here are the VM's consoles, which a test must
         // not reconfigure; pty slaves are not in sysfs.)
         let source = SerialLineSource(match: ["ID_SERIAL_SHORT": "FT4232H-NOPE", "ID_USB_INTERFACE_NUM": "02"])
-        #expect(source.path == "udev tty match ID_SERIAL_SHORT=FT4232H-NOPE ID_USB_INTERFACE_NUM=02")
+        #expect(source.path == "udev match ID_SERIAL_SHORT=FT4232H-NOPE ID_USB_INTERFACE_NUM=02")
         let got = Collected()
         source.start(into: got.inbox)
         defer { source.stop() }
         try #require(got.waitFor { !$0.notices.isEmpty })
         #expect(got.notices == [.lost("no tty device matches ID_SERIAL_SHORT=FT4232H-NOPE ID_USB_INTERFACE_NUM=02")])
+    }
+
+    @Test func aGlobFindsTheAdapterWhateverItsNumber() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let pty = try PseudoTerminal()
+        let source = SerialLineSource(device: .glob(dir.file("ttyUSB*")))
+        let got = Collected()
+        source.start(into: got.inbox)
+        defer { source.stop() }
+        try #require(got.waitFor { $0.notices.contains { $0.isLost } }, "nothing there yet")
+        repoint(dir.file("ttyUSB3"), to: pty.slavePath)
+        try #require(got.waitFor { $0.notices.contains(.opened(dir.file("ttyUSB3"))) }, "\(got.notices)")
+        #expect(writeAll(pty, Array("[M7] heartbeat 1\r\n".utf8)))
+        try #require(got.waitFor { $0.texts() == ["[M7] heartbeat 1"] })
     }
 
     @Test func aPathThatIsNotATtyIsReported() throws {
