@@ -269,6 +269,7 @@ public final class SoakRunner {
             guard reason == .linkFailed, drainUntil == nil, let policy = profile.recovery, control != nil else { break soak }
             switch recover(policy) {
             case .recovered:
+                schedule.resume(now: clock.now())
                 recoverFinding = nil
                 pendingLength = 0
                 settle = nil
@@ -402,7 +403,8 @@ public final class SoakRunner {
     }
 
     private func emitRecovery(_ r: RecoveryRecord, at: UInt64) {
-        var e = event(.recovery, at: at, message: "\(r.step.rawValue): \(r.succeeded ? "link back" : "did not help") (\(r.detail))")
+        let outcome = r.succeeded ? "link back" : r.detail.hasPrefix("not applicable") ? "skipped" : "did not help"
+        var e = event(.recovery, at: at, message: "\(r.step.rawValue): \(outcome) (\(r.detail))")
         e.recovery = r
         sink.emit(e)
     }

@@ -60,6 +60,15 @@ public struct TrafficSchedule: Sendable {
     /// The time the next message is due (it may be in the past: send now).
     public var nextDue: UInt64 { due }
 
+    /// After a pause that was not the link's pace (a recovery): the timetable starts again from
+    /// `now`, so the messages the pause skipped are neither sent in a burst nor counted as late.
+    public mutating func resume(now: UInt64) {
+        anchor = now
+        anchorCount = sentInPhase
+        sentInBurst = 0
+        due = now
+    }
+
     /// Call after sending a message at `now`; returns nothing, moves `nextDue` on.
     public mutating func didSend(now: UInt64) {
         sentInPhase += 1

@@ -44,7 +44,7 @@ public enum CriteriaCheck {
         count("corrupted", c.maxCorrupted, totals.corrupted, "messages corrupted")
         count("duplicated", c.maxDuplicated, totals.duplicated, "messages duplicated")
         count("out_of_order", c.maxOutOfOrder, totals.outOfOrder, "messages out of order")
-        count("hangs", c.maxHangs, hangs, "link hangs (no echo within hang_timeout)")
+        count("hangs", c.maxHangs, hangs, "link hangs (no echo within hang_timeout, or a fatal finding such as the kick timeout that ends the link at once)")
         count("link_lost", c.maxHangs, linkLosses, "link hang-ups (the tty went away)")
         func latencyLimit(_ name: String, _ limit: SoakDuration?, _ micros: UInt64, _ what: String) {
             guard let limit else { return }

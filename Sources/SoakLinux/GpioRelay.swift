@@ -94,7 +94,8 @@ final class GpioChip {
     static func chipList() -> String {
         let chips = GpioChipInfo.all()
         if chips.isEmpty { return " (this machine has no GPIO chips: no /dev/gpiochip*)" }
-        return " (chips here: " + chips.map { "\($0.name) [\($0.label)] \($0.lines) lines" }.joined(separator: "; ") + ")"
+        return " (chips here: " + chips.map { "\($0.name) [\($0.label)] \($0.lines) lines" }.joined(separator: "; ")
+            + "; rpmsg-soak devices lists their lines)"
     }
 
     /// A line by offset or by name.

@@ -449,7 +449,9 @@ struct RecoveryOutcome {
 
     func describe(failureAt: Double) -> String {
         guard !attempts.isEmpty else { return "not recovered: the run ended" }
-        var parts = attempts.filter { !$0.record.succeeded }.map { "\($0.record.step.rawValue) did not help (\($0.record.detail))" }
+        var parts = attempts.filter { !$0.record.succeeded }.map {
+            "\($0.record.step.rawValue) \($0.record.detail.hasPrefix("not applicable") ? "skipped" : "did not help") (\($0.record.detail))"
+        }
         if let ok = attempts.first(where: { $0.record.succeeded }) {
             parts.append("back by \(ok.record.step.rawValue) after \(HtmlReport.duration(ok.t - failureAt))")
         } else {

@@ -33,6 +33,7 @@ public enum TextReport {
                 line += String(format: ", MTBF %.1f s (95%%: %.1f", m, r.mtbfLower95) + (r.mtbfUpper95.map { String(format: "-%.1f s)", $0) } ?? "- s)")
             }
             line += ", \(r.recoveries) recovered (" + r.recoveredBy.keys.sorted().map { "\($0) x\(r.recoveredBy[$0] ?? 0)" }.joined(separator: ", ") + ")"
+            if r.recoveryAttempts > r.recoveries { line += ", \(r.recoveryAttempts - r.recoveries) step(s) did not help or were skipped (events.jsonl, report.html)" }
             lines.append(line)
         }
         if !s.findingCounts.isEmpty {

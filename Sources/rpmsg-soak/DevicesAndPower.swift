@@ -75,8 +75,8 @@ struct Power: ParsableCommand {
             board file's on_exit state (default: on). A board whose power is the in-process simulator \
             (kind: sim) has nothing to switch from outside: a standalone `rpmsg-soak sim --dir D` is \
             switched with echo 'power cycle' > D/control.
-            Exit status: 0 done (status: on), 1 status: off, 2 usage or configuration error, \
-            3 the switch failed, 130 interrupted during a cycle.
+            Exit status: 0 done (status: on), 1 status: off, 2 usage or configuration error (also: \
+            status without a status command), 3 the switch failed, 130 interrupted during a cycle.
             """)
 
     enum Action: String, ExpressibleByArgument, CaseIterable { case on, off, cycle, status }
@@ -147,14 +147,22 @@ struct Power: ParsableCommand {
             control.power.release()
         } catch {
             let wasInterrupted = interrupted()
+            FileHandle.standardError.write(Data("rpmsg-soak power: \(action.rawValue): \(error)\n".utf8))
             do { try leave(control) } catch { FileHandle.standardError.write(Data("rpmsg-soak power: \(error)\n".utf8)) }
-            fail("\(action.rawValue): \(error)", exit: wasInterrupted ? 130 : 3)
+            Foundation.exit(wasInterrupted ? 130 : 3)
         }
     }
 
-    /// Puts the board in its declared state (on_exit) and says so.
+    /// Puts the board in its declared state (on_exit) and says what it is now, as far as this
+    /// command knows: after a failed switch it does not.
     private func leave(_ control: PowerControl) throws(RecoveryFailure) {
-        if let what = try control.finish() { print(what) } else { print("power left \(control.lastSwitched == false ? "off" : "on") (on_exit: \(control.onExit.rawValue))") }
+        if let what = try control.finish() {
+            print(what)
+        } else if let on = control.lastSwitched {
+            print("power left \(on ? "on" : "off") (on_exit: \(control.onExit.rawValue))")
+        } else {
+            print("power state unknown: the switch did not confirm a state (check it with power status)")
+        }
         fflush(nil)
     }
 
@@ -164,8 +172,7 @@ struct Power: ParsableCommand {
             do { on = try GpioPowerSwitch.status(config: gpio) } catch { fail("status: \(error)", exit: 3) }
         } else {
             guard let status = p.statusCommand else {
-                print("unknown (the board file's power block has no status command)")
-                return
+                fail("status: unknown: the board file's power block has no status command", exit: 2)
             }
             do {
                 try SetupCommands.run([status], timeout: p.timeout)

@@ -42,6 +42,23 @@ struct PowerCommandTests {
         #expect(try String(contentsOfFile: state, encoding: .utf8) == "on\n", "switched back on")
     }
 
+    @Test func aFailingOnCommandDoesNotClaimTheBoardIsOnAndStatusWithoutACommandIsNoAnswer() throws {
+        let dir = Harness.tempDir()
+        let board = "\(dir)/board.yaml"
+        try """
+        name: relay-board
+        link: {device: /dev/ttyRPMSG30}
+        power: {kind: command, on: "exit 1", off: "true", timeout: 5s}
+        """.write(toFile: board, atomically: true, encoding: .utf8)
+        let on = try Harness.run(["power", "on", "--board", board])
+        #expect(on.status == 3)
+        #expect(on.stderr.contains("rpmsg-soak power: on: power setup command 'exit 1': exit status 1"), "\(on.stderr)")
+        #expect(on.stdout.contains("power state unknown") && !on.stdout.contains("power left on"), "\(on.stdout)")
+        let status = try Harness.run(["power", "status", "--board", board])
+        #expect(status.status == 2)
+        #expect(status.stderr.contains("no status command"), "\(status.stderr)")
+    }
+
     @Test func aBoardWithNothingToSwitchIsAConfigurationError() throws {
         let r = try Harness.run(["power", "cycle", "--board", Harness.packageRoot.appendingPathComponent("profiles/boards/sim.yaml").path])
         #expect(r.status == 2)

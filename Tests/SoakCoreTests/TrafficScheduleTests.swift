@@ -32,6 +32,19 @@ struct TrafficScheduleTests {
         #expect(s.nextDue == start + 10 * ms)
     }
 
+    @Test("after a recovery the timetable starts again from then: nothing is late, nothing is sent in a burst")
+    func resumeAfterRecovery() {
+        var s = TrafficSchedule(phases: [phase(duration: .seconds(100), rate: .perSecond(100))], start: start, seed: 1)
+        for _ in 0..<10 { s.didSend(now: s.nextDue) }
+        let back = start + 5 * sec
+        s.resume(now: back)
+        #expect(s.nextDue == back)
+        s.didSend(now: back)
+        #expect(s.nextDue == back + 10 * ms)
+        s.didSend(now: back + 10 * ms)
+        #expect(s.nextDue == back + 20 * ms)
+    }
+
     @Test("falling far behind re-anchors the timetable instead of bursting to catch up")
     func farBehindReanchors() {
         var s = TrafficSchedule(phases: [phase(rate: .perSecond(100))], start: start, seed: 1)

@@ -166,7 +166,7 @@ kill $G; wait $G 2>/dev/null
 # 9. bad names are clear errors, exit 3, before anything is driven
 sed 's/chip: relaychip/chip: nochip/' $T/relay.yaml > /tmp/nochip.yaml
 rpmsg-soak power on --board /tmp/nochip.yaml > /tmp/e.out 2>&1; rc=$?
-[ $rc = 3 ] && grep -q "no GPIO chip labelled 'nochip' (chips here: $GPIO_SIM_CHIP \[relaychip\] 8 lines)" /tmp/e.out; both=$?
+[ $rc = 3 ] && grep -q "no GPIO chip labelled 'nochip' (chips here: $GPIO_SIM_CHIP \[relaychip\] 8 lines; rpmsg-soak devices lists their lines)" /tmp/e.out; both=$?
 check "an unknown chip label exits 3 and lists the chips: $(cat /tmp/e.out)" [ $both = 0 ]
 sed 's/line: POWER_RELAY/line: NO_SUCH_LINE/' $T/relay.yaml > /tmp/noline.yaml
 rpmsg-soak power on --board /tmp/noline.yaml > /tmp/e.out 2>&1; rc=$?
