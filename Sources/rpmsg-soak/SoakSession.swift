@@ -130,7 +130,12 @@ struct SoakSession {
         }
 
         tightenTimerSlack()
-        let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: timeline,
+        // Without --quiet a line per interval, failure and recovery: the sign of life of a long run.
+        let sink: EventSink = quiet ? timeline : ProgressSink(next: timeline) { line in
+            print(line)
+            fflush(nil)
+        }
+        let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
                                 control: boardControl(simulator: simulator, power: power, folder: folder, path: link.path),
                                 shouldStop: { stopRequested.load(ordering: .relaxed) })

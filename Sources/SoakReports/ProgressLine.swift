@@ -1,0 +1,74 @@
+import Foundation
+import SoakCore
+
+/// One line per interval, link failure and recovery while a run goes on: the sign of life of an
+/// overnight soak on a terminal or in a CI log. A pure function of the events, with the little
+/// state it needs between them (the previous interval, for the rate).
+public struct ProgressLine {
+    private var lastEchoed: UInt64 = 0
+    private var lastT: Double = 0
+    private var failures = 0
+    private var recoveries = 0
+
+    public init() {}
+
+    /// The line for `event`, or nil when it is not worth one.
+    public mutating func line(for event: Event) -> String? {
+        let stamp = "[\(Self.clock(event.t))]"
+        switch event.type {
+        case .phaseStart:
+            return "\(stamp) phase \(event.phase?.name ?? "?")"
+        case .interval:
+            guard let s = event.interval else { return nil }
+            let t = s.totals
+            let dt = event.t - lastT
+            let rate = dt > 0 ? Double(t.echoed &- lastEchoed) / dt : 0
+            lastEchoed = t.echoed
+            lastT = event.t
+            var h = EchoVerifier.makeHistogram()
+            h.add(sparse: s.latencyMicros)
+            let p99 = h.totalCount > 0 ? CriteriaCheck.formatMicros(h.valueAtPercentile(99)) : "-"
+            var text = "\(stamp) \(s.phase): sent \(t.sent), echoed \(t.echoed) (\(Int(rate.rounded()))/s), p99 \(p99)"
+            let bad = [("lost", t.lost), ("corrupted", t.corrupted), ("duplicated", t.duplicated), ("out of order", t.outOfOrder)]
+                .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
+            if !bad.isEmpty { text += ", " + bad.joined(separator: ", ") }
+            if failures > 0 { text += ", link failures \(failures) (\(recoveries) recovered)" }
+            return text
+        case .hang, .linkLost:
+            failures += 1
+            let f = event.failure
+            return "\(stamp) LINK FAILED (\(f?.kind.rawValue ?? "?")): \(f?.evidence?.diagnosis ?? f?.reason ?? event.message ?? "")"
+        case .recovery:
+            guard let r = event.recovery else { return nil }
+            if r.succeeded { recoveries += 1 }
+            return "\(stamp) recovery: \(event.message ?? r.step.rawValue)"
+        case .runEnd:
+            return "\(stamp) run ended: \(event.end?.reason.rawValue ?? "?")\(event.end?.detail.map { " (\($0))" } ?? "")"
+        default:
+            return nil
+        }
+    }
+
+    /// `1:02:03` for a run time in seconds.
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(max(0, seconds))
+        return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+    }
+}
+
+/// Passes every event on to `next` (the timeline) and prints its progress line.
+public final class ProgressSink: EventSink {
+    private let next: EventSink
+    private var progress = ProgressLine()
+    private let write: (String) -> Void
+
+    public init(next: EventSink, write: @escaping (String) -> Void) {
+        self.next = next
+        self.write = write
+    }
+
+    public func emit(_ event: Event) {
+        next.emit(event)
+        if let line = progress.line(for: event) { write(line) }
+    }
+}
