@@ -281,8 +281,13 @@ public final class SimulatedBoard: @unchecked Sendable {
             // write with EINVAL or EBUSY; the file goes back to the real state.
             let real = lock.withLock({ firmware != nil }) ? (config.m7StartedByBootLoader ? "attached" : "running") : "offline"
             if !(state == "start" && bootAt != nil) { writeRemoteproc("state", real) }
-        default:
+        case "offline", "running", "attached":
             break
+        default:
+            // sysfs refuses anything else with EINVAL: the file goes back to the real state.
+            if bootAt == nil {
+                writeRemoteproc("state", lock.withLock({ firmware != nil }) ? (config.m7StartedByBootLoader ? "attached" : "running") : "offline")
+            }
         }
     }
 
@@ -361,7 +366,7 @@ public final class SimulatedBoard: @unchecked Sendable {
             case "cycle":
                 powerOff()
                 // The board thread sees "off" on its next turn; power returns a moment later.
-                let offTime = words.dropFirst().first.flatMap(SoakDuration.parse) ?? .seconds(1)
+                let offTime = words.dropFirst().first.flatMap { SoakDuration.parse($0) } ?? .seconds(1)
                 DispatchQueue.global().asyncAfter(deadline: .now() + offTime.seconds) { [self] in self.powerOn() }
             default:
                 FileHandle.standardError.write(Data("simulated board: unknown control command '\(line)'\n".utf8))

@@ -19,10 +19,12 @@ public struct SoakDuration: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// Parses a duration; nil when the text is not one. Negative values are rejected by the caller
     /// with a message of its own, so "-5s" parses as nil here too.
-    public static func parse(_ text: String) -> SoakDuration? {
+    /// - requireUnit: a bare number is no duration (the command line, like the files: `500`
+    ///   could be ms or s).
+    public static func parse(_ text: String, requireUnit: Bool = false) -> SoakDuration? {
         let s = text.trimmingCharacters(in: .whitespaces)
         if s.isEmpty { return nil }
-        if let plain = Double(s) { return plain >= 0 && plain.isFinite ? fitting(plain * 1e9) : nil }
+        if let plain = Double(s) { return !requireUnit && plain >= 0 && plain.isFinite ? fitting(plain * 1e9) : nil }
         var total = 0.0
         var rest = Substring(s)
         while !rest.isEmpty {

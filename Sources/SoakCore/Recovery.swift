@@ -88,3 +88,26 @@ public enum Reliability {
         return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
     }
 }
+
+extension BoardConfig {
+    /// Why this board file cannot do `step` at all, as far as the file tells (`rpmsg-soak check`
+    /// says so before a night is spent on it); at run time remoteproc's state may also rule a
+    /// restart out.
+    public func cannotDo(_ step: RecoveryPolicy.Step) -> String? {
+        switch step {
+        case .reopen:
+            return nil
+        case .remoteprocRestart:
+            if remoteproc == nil { return "the board file has no remoteproc block" }
+            if isSimulated && simulator?.m7StartedByBootLoader == true {
+                return "the simulated M7 is started by U-Boot (remoteproc state attached)"
+            }
+            return nil
+        case .powerCycle:
+            switch power?.kind {
+            case nil, .none?: return "the board file has no power switch"
+            default: return nil
+            }
+        }
+    }
+}

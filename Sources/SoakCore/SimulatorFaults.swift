@@ -52,8 +52,8 @@ public struct FaultSpec: Sendable, Codable, Equatable {
             var spec = FaultSpec(kind: kind, mtbf: .seconds(0))
             for p in parts.dropFirst() {
                 let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
-                guard kv.count == 2, let d = SoakDuration.parse(kv[1]), d.nanoseconds > 0 else {
-                    throw fail("expected key=duration such as mtbf=20s, found '\(p)'")
+                guard kv.count == 2, let d = SoakDuration.parse(kv[1], requireUnit: true), d.nanoseconds > 0 else {
+                    throw fail("expected key=duration with a unit, such as mtbf=20s (a bare 20 could be ms or s), found '\(p)'")
                 }
                 switch kv[0] {
                 case "mtbf": spec.mtbf = d

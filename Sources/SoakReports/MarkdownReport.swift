@@ -61,14 +61,22 @@ public enum MarkdownReport {
         return md.joined(separator: "\n")
     }
 
-    /// Text for a table cell or a line: Markdown and HTML characters escaped, one line.
+    /// Text for a table cell or a line, one line, Markdown's characters escaped. `<` and `&` are
+    /// escaped only where they would start a tag or an entity, so `<= 0` stays readable in a
+    /// terminal; control characters become U+FFFD.
     static func cell(_ text: String) -> String {
         var out = ""
-        for ch in Markup.escape(text) {
-            switch ch {
-            case "|", "\\", "*", "_", "`", "[", "]": out += "\\\(ch)"
+        let chars = Array(text.unicodeScalars)
+        for (i, u) in chars.enumerated() {
+            let next = i + 1 < chars.count ? chars[i + 1] : nil
+            let startsName = next.map { ($0.properties.isAlphabetic) || "/!?#".unicodeScalars.contains($0) } ?? false
+            switch u {
+            case "<" where startsName: out += "&lt;"
+            case "&" where startsName: out += "&amp;"
+            case "|", "\\", "*", "_", "`", "[", "]": out += "\\" + String(u)
             case "\n", "\t": out += " "
-            default: out.append(ch)
+            default:
+                if u.value < 0x20 || (0x7F...0x9F).contains(u.value) { out += "\u{FFFD}" } else { out.unicodeScalars.append(u) }
             }
         }
         return out

@@ -8,9 +8,9 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a soak and write its reports.",
         discussion: """
-        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml and report.txt. The folder's path is printed first; --out/latest points at the newest one.
+        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml, report.txt, report.md, report.html, uart.log and kernel.log. The folder's path is printed first, then a line per interval, link failure and recovery (not with --quiet); --out/latest points at the newest one.
 
-        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed}. Durations need a unit: 500ms, 30s, 5m, 12h.
+        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}. Board keys: link, uart, kernel_log, power, remoteproc, simulator. Durations need a unit: 500ms, 30s, 5m, 12h.
 
         Exit status: 0 passed, 1 failed its criteria, 2 usage or configuration error, 3 infrastructure error, 130 interrupted (reports still written).
         """)
@@ -100,6 +100,18 @@ struct Plan {
             lines.append("  power: \(what), left \(p.onExit.rawValue) on exit")
         }
         if let r = board.remoteproc { lines.append("  remoteproc: \(r.path)\(r.firmware.map { ", firmware \($0)" } ?? "")") }
+        if let policy = profile.recovery {
+            lines.append("recovery: " + policy.ladder.map(\.rawValue).joined(separator: " -> ")
+                         + ", at most \(policy.maxRecoveries) recoveries, \(policy.maxConsecutiveFailures) failed ladders in a row")
+            for step in policy.ladder {
+                if let why = board.cannotDo(step) { lines.append("  note: \(step.rawValue) will be skipped: \(why)") }
+            }
+            if policy.ladder.allSatisfy({ board.cannotDo($0) != nil || $0 == .reopen }) {
+                lines.append("  note: only reopen is possible on this board, and reopening never clears a mailbox kick timeout")
+            }
+        } else {
+            lines.append("recovery: none (a link failure ends the run)")
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -116,7 +128,7 @@ enum Loading {
                 boardPath = path
             } else {
                 board = BoardConfig.builtInSimulator
-                boardPath = "(built-in simulator)"
+                boardPath = "built-in simulator"
             }
             return Plan(profile: profile, board: board, profilePath: options.profile, boardPath: boardPath)
         } catch {

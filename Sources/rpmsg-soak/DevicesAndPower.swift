@@ -95,8 +95,8 @@ struct Power: ParsableCommand {
 
     func validate() throws {
         if hold && action == .status { throw ValidationError("--hold does not apply to status") }
-        if let t = offTime, SoakDuration.parse(t) == nil {
-            throw ValidationError("--off-time: expected a duration such as 2s, found '\(t)'")
+        if let t = offTime, SoakDuration.parse(t, requireUnit: true) == nil {
+            throw ValidationError("--off-time: expected a duration with a unit such as 2s or 500ms, found '\(t)'")
         }
     }
 
@@ -110,7 +110,7 @@ struct Power: ParsableCommand {
             let kind = config.power?.kind.rawValue ?? "not set"
             fail("\(board): power.kind is \(kind): nothing to switch from here (use kind: gpio or kind: command)", exit: 2)
         }
-        let offDuration = offTime.flatMap(SoakDuration.parse) ?? p.offTime ?? .seconds(2)
+        let offDuration = offTime.flatMap { SoakDuration.parse($0, requireUnit: true) } ?? p.offTime ?? .seconds(2)
         if action == .status { return try status(p) }
 
         let control: PowerControl

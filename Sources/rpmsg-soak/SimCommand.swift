@@ -10,6 +10,8 @@ struct Sim: ParsableCommand {
         discussion: """
         Prints the paths of its RPMsg tty, its M7 debug UART, its kernel log (in /dev/kmsg record format) and its control FIFO. Switch its power with:
             echo 'power cycle' > DIR/control      (also: power on, power off, power cycle 3s)
+        and stop or restart its M7 as remoteproc would with:
+            echo stop > DIR/remoteproc/state     (then: echo start; cat it for offline, running or attached)
 
         Faults: kick-halt, kick-alive, assert, hardfault, drop, corrupt, hangup, latency, each with a mean time between faults, for example --faults kick-halt:mtbf=20s,corrupt:mtbf=5s,hangup:mtbf=1m:down=3s
 
@@ -64,6 +66,7 @@ struct Sim: ParsableCommand {
           M7 UART:     \(directory)/ttyM7UART
           kernel log:  \(directory)/kmsg
           power:       echo 'power cycle' > \(directory)/control
+          remoteproc:  echo stop > \(directory)/remoteproc/state   (then: echo start)
         """)
         fflush(nil)
         var lastFaults = 0

@@ -182,5 +182,6 @@ struct FaultModelTests {
         #expect(specs == [FaultSpec(kind: .kickHalt, mtbf: .seconds(20)), FaultSpec(kind: .hangup, mtbf: .seconds(60), down: .seconds(3))])
         #expect { _ = try FaultSpec.parseList("kick:mtbf=2s") } throws: { "\($0)".contains("unknown fault 'kick'") }
         #expect { _ = try FaultSpec.parseList("drop") } throws: { "\($0)".contains("mtbf is missing") }
+        #expect { _ = try FaultSpec.parseList("kick-halt:mtbf=10") } throws: { "\($0)".contains("a bare 20 could be ms or s") }
     }
 }

@@ -26,7 +26,8 @@ struct MarkdownReportTests {
 
     @Test("text from the hardware cannot break a table or inject markup")
     func hostileText() {
-        #expect(MarkdownReport.cell("a|b <script> *x* `y`\nz") == "a\\|b &lt;script&gt; \\*x\\* \\`y\\` z")
+        #expect(MarkdownReport.cell("a|b <script> *x* `y`\nz") == "a\\|b &lt;script> \\*x\\* \\`y\\` z")
+        #expect(MarkdownReport.cell("<= 0, & so on, &amp;") == "<= 0, & so on, &amp;amp;")
     }
 
     @Test("a passing run says so and has no failure table")
