@@ -17,7 +17,12 @@ struct YAMLReader {
         } catch let error as ConfigError {
             throw error
         } catch let error as YamlError {
-            throw Self.convert(error, file: file)
+            var e = Self.convert(error, file: file)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            if e.line >= 1 && e.line <= lines.count && lines[e.line - 1].contains("\t") {
+                e.message += " (the line holds a tab: YAML indents with spaces only)"
+            }
+            throw e
         } catch {
             throw ConfigError(file: file, line: 0, column: 0, key: "", message: "cannot parse YAML: \(error)")
         }

@@ -14,7 +14,7 @@ struct Devices: ParsableCommand {
     func run() throws {
         let devices = UdevMatch.devices(subsystem: "tty").filter { d in
             all || !(d.devnode.range(of: #"^/dev/(tty\d+|ptmx|tty|console|pts/.*)$"#, options: .regularExpression) != nil)
-        }
+        }.sorted { $0.devnode.compare($1.devnode, options: .numeric) == .orderedAscending }
         if devices.isEmpty {
             print("no serial or RPMsg ttys found (use --all to see consoles and ptys)")
             return

@@ -283,4 +283,10 @@ struct BoardDevicesConfigTests {
         #expect(boardError("name: b\nlink: {device: /dev/x}\nremoteproc: {path: sim}\n")?.message
             .contains("this board's link is not simulated") == true)
     }
+
+    @Test("a tab in the indentation is named")
+    func tab() {
+        let e = boardError("name: b\nlink:\n\tdevice: /dev/x\n")
+        #expect(e?.message.contains("the line holds a tab: YAML indents with spaces only") == true, "\(String(describing: e))")
+    }
 }
