@@ -87,8 +87,13 @@ import Testing
         let rel = try #require(try r.summary()["reliability"] as? [String: Any])
         let failures = try #require(rel["failures"] as? Int)
         #expect(failures >= 2, "\(rel)")
-        #expect((rel["recovered_by"] as? [String: Int])?["remoteproc-restart"] == failures, "\(rel)")
-        #expect((rel["recovered_by"] as? [String: Int])?["power-cycle"] == nil, "\(rel)")
+        // The restarted M7 may halt again before the probe is echoed (its next fault time is
+        // seeded, the probe's time is the machine's): then the power cycle after it brings the
+        // link back. Either way every failure is recovered, by one of the two.
+        let by = rel["recovered_by"] as? [String: Int] ?? [:]
+        #expect(rel["recoveries"] as? Int == failures, "\(rel)")
+        #expect(by["remoteproc-restart", default: 0] + by["power-cycle", default: 0] == failures, "\(rel)")
+        #expect(by["remoteproc-restart", default: 0] >= 1, "\(rel)")
         #expect(logs.contains("stopped remote processor imx-rproc") && logs.contains("remote processor imx-rproc is now up"),
                 "the kernel log shows the restart")
         let findings = try #require(try r.summary()["finding_counts"] as? [String: Int])
@@ -109,7 +114,9 @@ import Testing
         let (r, logs) = try remoteprocRun(startedBy: "linux", uart: "uart: {device: sim, ready: 'String Echo FreeRTOS', ready_timeout: 5s}")
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let rel = try #require(try r.summary()["reliability"] as? [String: Any])
-        #expect((rel["recovered_by"] as? [String: Int])?["remoteproc-restart"] == rel["failures"] as? Int, "\(rel)")
+        let by = rel["recovered_by"] as? [String: Int] ?? [:]
+        #expect(rel["recoveries"] as? Int == rel["failures"] as? Int, "\(rel)")
+        #expect(by["remoteproc-restart", default: 0] >= 1, "\(rel)")
         #expect(!logs.contains("did not print a line matching"))
     }
 
