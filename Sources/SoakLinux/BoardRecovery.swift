@@ -32,8 +32,7 @@ public final class CommandPowerSwitch: PowerSwitch {
 /// remoteproc, or cycle the power; then wait for the tty to come back (running the board's
 /// setup commands again after power-on).
 public final class TtyBoardControl: BoardControl {
-    let devicePath: () -> String?
-    let device: DeviceSpec?
+    let device: DeviceSpec
     let power: PowerControl?
     let powerConfig: PowerConfig?
     let remoteproc: Remoteproc?
@@ -42,17 +41,15 @@ public final class TtyBoardControl: BoardControl {
     let reopenTimeout: SoakDuration
     let interrupted: () -> Bool
 
-    /// - devicePath: where the tty is now (a simulator's path may change after a power cycle).
+    /// - device: the tty by path, glob or udev match (the simulated board's: its link in the run
+    ///   folder), waited for after each step (udev: enumerate, then kernel uevents).
     /// - powerConfig: the board's off and settle times (the profile's off_time when it has none).
     /// - interrupted: a SIGINT/SIGTERM flag; a wait gives up when it is set.
-    /// - device: the board file's path, glob or udev match: waited for after power returns
-    ///   (udev: enumerate, then kernel uevents); nil: poll `devicePath`.
     /// - remoteproc: the M7's sysfs directory (for the simulated board: its `remoteproc` folder).
-    public init(devicePath: @escaping () -> String?, device: DeviceSpec? = nil, power: PowerControl?, powerConfig: PowerConfig? = nil,
+    public init(device: DeviceSpec, power: PowerControl?, powerConfig: PowerConfig? = nil,
                 remoteproc: Remoteproc? = nil, remoteprocConfig: RemoteprocConfig? = nil,
                 reopenTimeout: SoakDuration = .seconds(5), interrupted: @escaping () -> Bool = { false },
                 setup: @escaping () throws -> Void = {}) {
-        self.devicePath = devicePath
         self.device = device
         self.remoteproc = remoteproc
         self.remoteprocConfig = remoteprocConfig
@@ -104,31 +101,16 @@ public final class TtyBoardControl: BoardControl {
 
     private func open(timeout: SoakDuration) -> Result<Link, RecoveryFailure> {
         let deadline = MonotonicClock.read() &+ timeout.nanoseconds
-        if let device {
-            switch DeviceLocator.wait(device, timeout: timeout, interrupted: interrupted) {
-            case .success(let path):
-                let left = deadline > MonotonicClock.read() ? deadline - MonotonicClock.read() : 0
-                do {
-                    return .success(try TtyLink.open(path: path, timeout: SoakDuration(nanoseconds: max(left, 100_000_000))))
-                } catch {
-                    return .failure(RecoveryFailure("\(error)"))
-                }
-            case .failure(let e):
-                return .failure(RecoveryFailure("the tty did not come back within \(timeout): \(e)"))
+        switch DeviceLocator.wait(device, timeout: timeout, interrupted: interrupted) {
+        case .success(let path):
+            let left = deadline > MonotonicClock.read() ? deadline - MonotonicClock.read() : 0
+            do {
+                return .success(try TtyLink.open(path: path, timeout: SoakDuration(nanoseconds: max(left, 100_000_000))))
+            } catch {
+                return .failure(RecoveryFailure("\(error)"))
             }
-        }
-        while true {
-            if let path = devicePath() {
-                let left = deadline > MonotonicClock.read() ? deadline - MonotonicClock.read() : 0
-                do {
-                    return .success(try TtyLink.open(path: path, timeout: SoakDuration(nanoseconds: left)))
-                } catch {
-                    return .failure(RecoveryFailure("\(error)"))
-                }
-            }
-            if MonotonicClock.read() >= deadline { return .failure(RecoveryFailure("the tty did not come back within \(timeout)")) }
-            if interrupted() { return .failure(RecoveryFailure("interrupted")) }
-            usleep(20_000)
+        case .failure(let e):
+            return .failure(RecoveryFailure(interrupted() ? "interrupted" : "the tty did not come back within \(timeout): \(e)"))
         }
     }
 }

@@ -29,22 +29,19 @@ extension SoakSession {
 
     /// How this board is recovered: reopen its tty, or cycle its power (the simulator's power
     /// input, or the board file's power commands) and wait for the tty again.
-    func boardControl(simulator: SimulatedBoard?, power: PowerControl?, folder: String, path: String) -> BoardControl? {
+    func boardControl(simulator: SimulatedBoard?, power: PowerControl?, folder: String) -> BoardControl? {
         guard plan.profile.recovery != nil else { return nil }
         let board = plan.board
-        let interrupted = { stopRequested.load(ordering: .relaxed) }
-        if let sim = simulator {
-            let env = ["RPMSG_SOAK_SIM": "\(folder)/sim"]
-            return TtyBoardControl(devicePath: { sim.ttyPath }, power: power, powerConfig: board.power,
-                                   remoteproc: board.remoteproc.map { _ in Remoteproc(path: sim.remoteprocPath ?? "") },
-                                   remoteprocConfig: board.remoteproc, interrupted: interrupted,
-                                   setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: env) })
-        }
-        return TtyBoardControl(devicePath: { path }, device: DeviceSpec(device: board.link.device, match: board.link.match),
-                               power: power, powerConfig: board.power,
-                               remoteproc: board.remoteproc.map { Remoteproc(path: $0.path) },
-                               remoteprocConfig: board.remoteproc, interrupted: interrupted,
-                               setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout) })
+        // The simulated board keeps its tty link, remoteproc folder and control FIFO in the run
+        // folder; its setup commands find them through RPMSG_SOAK_SIM.
+        let sim = simulator.map { _ in "\(folder)/sim" }
+        let device = sim.map { DeviceSpec.path("\($0)/ttyRPMSG30") } ?? DeviceSpec(device: board.link.device, match: board.link.match)
+        let remoteproc = board.remoteproc.map { Remoteproc(path: sim.map { "\($0)/remoteproc" } ?? $0.path) }
+        let environment = sim.map { ["RPMSG_SOAK_SIM": $0] } ?? [:]
+        return TtyBoardControl(device: device, power: power, powerConfig: board.power,
+                               remoteproc: remoteproc, remoteprocConfig: board.remoteproc,
+                               interrupted: { stopRequested.load(ordering: .relaxed) },
+                               setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: environment) })
     }
 
     /// Starts the M7 UART and kernel-log readers the board file names (for the simulated

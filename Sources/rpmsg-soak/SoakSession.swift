@@ -137,7 +137,7 @@ struct SoakSession {
         }
         let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
-                                control: boardControl(simulator: simulator, power: power, folder: folder, path: link.path),
+                                control: boardControl(simulator: simulator, power: power, folder: folder),
                                 shouldStop: { stopRequested.load(ordering: .relaxed) })
         _ = runner.run()
         link.close()
