@@ -29,6 +29,9 @@ public enum LinkIO: Sendable, Equatable {
     case wouldBlock
     /// The device went away: zero read, EIO, ENODEV, POLLHUP. The text says which.
     case hangup(String)
+    /// An error that says nothing about the board (EBADF, EFAULT, ENOMEM, ...): the tester or
+    /// the host is broken. An infrastructure error, never a reason to recover the board.
+    case failed(String)
 }
 
 /// Opening a link: what the CLI hands the runner. Errors are infrastructure errors.

@@ -44,10 +44,52 @@ public struct RecoveryFailure: Error, Sendable, CustomStringConvertible {
 
 /// One recovery attempt on the timeline.
 public struct RecoveryRecord: Sendable, Codable, Equatable {
+    /// What came of a step: the link is back, the step ran and did not bring it back, or the
+    /// step could not be tried on this board (no power switch, an M7 that U-Boot started).
+    public enum Outcome: String, Sendable, Codable {
+        case succeeded, failed, skipped
+    }
     public var step: RecoveryPolicy.Step
-    public var succeeded: Bool
+    public var outcome: Outcome
+    public var succeeded: Bool { outcome == .succeeded }
     public var seconds: Double
+    /// Why it failed or was skipped, or how it succeeded ("probe echoed").
     public var detail: String
+
+    public init(step: RecoveryPolicy.Step, outcome: Outcome, seconds: Double, detail: String) {
+        self.step = step; self.outcome = outcome; self.seconds = seconds; self.detail = detail
+    }
+
+    /// A step that could not be tried: the reason, kept as earlier versions wrote it.
+    public static func skipped(_ step: RecoveryPolicy.Step, because reason: String) -> RecoveryRecord {
+        RecoveryRecord(step: step, outcome: .skipped, seconds: 0, detail: "not applicable: \(reason)")
+    }
+
+    enum CodingKeys: String, CodingKey { case step, outcome, succeeded, seconds, detail }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decode(RecoveryPolicy.Step.self, forKey: .step)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+        detail = try c.decode(String.self, forKey: .detail)
+        if let o = try c.decodeIfPresent(Outcome.self, forKey: .outcome) {
+            outcome = o
+        } else {
+            // Timelines before the typed outcome: a skipped step said so only in its detail.
+            let ok = try c.decode(Bool.self, forKey: .succeeded)
+            outcome = ok ? .succeeded : detail.hasPrefix("not applicable") ? .skipped : .failed
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(outcome, forKey: .outcome)
+        // Kept for readers of the first timeline version.
+        try c.encode(succeeded, forKey: .succeeded)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(detail, forKey: .detail)
+    }
 }
 
 /// Time-to-failure statistics across a night.

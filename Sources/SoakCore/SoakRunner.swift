@@ -226,6 +226,10 @@ public final class SoakRunner {
                         reason = .linkFailed
                         detail = lostLink(why, now: now)
                         break loop
+                    case .failed(let why):
+                        reason = .infrastructure
+                        detail = "\(link.path): \(why)"
+                        break loop
                     }
                     break
                 }
@@ -313,7 +317,7 @@ public final class SoakRunner {
                 if shouldStop() { return .stopped }
                 let started = clock.now()
                 if let reason = control.unavailable(step) {
-                    emitRecovery(RecoveryRecord(step: step, succeeded: false, seconds: 0, detail: "not applicable: \(reason)"), at: started)
+                    emitRecovery(.skipped(step, because: reason), at: started)
                     continue
                 }
                 processLines(now: started)
@@ -335,7 +339,7 @@ public final class SoakRunner {
                     detail = f.reason
                 }
                 processLines(now: clock.now())
-                emitRecovery(RecoveryRecord(step: step, succeeded: ok, seconds: Double(clock.now() &- started) / 1e9, detail: detail),
+                emitRecovery(RecoveryRecord(step: step, outcome: ok ? .succeeded : .failed, seconds: Double(clock.now() &- started) / 1e9, detail: detail),
                              at: clock.now())
                 if ok {
                     recoveries += 1
@@ -386,7 +390,7 @@ public final class SoakRunner {
                     health.sent(at: at)
                 }
             case .wouldBlock: _ = link.wait(forWrite: true, timeout: 10_000_000)
-            case .hangup: return false
+            case .hangup, .failed: return false
             }
         }
         let before = verifier.counters.echoed
@@ -403,7 +407,7 @@ public final class SoakRunner {
     }
 
     private func emitRecovery(_ r: RecoveryRecord, at: UInt64) {
-        let outcome = r.succeeded ? "link back" : r.detail.hasPrefix("not applicable") ? "skipped" : "did not help"
+        let outcome = switch r.outcome { case .succeeded: "link back"; case .skipped: "skipped"; case .failed: "did not help" }
         var e = event(.recovery, at: at, message: "\(r.step.rawValue): \(outcome) (\(r.detail))")
         e.recovery = r
         sink.emit(e)
@@ -491,7 +495,7 @@ public final class SoakRunner {
                 if verifier.hasAnomalies { flushAnomalies() }
             case .wouldBlock:
                 return nil
-            case .hangup(let why):
+            case .hangup(let why), .failed(let why):
                 return why
             }
         }

@@ -450,7 +450,7 @@ struct RecoveryOutcome {
     func describe(failureAt: Double) -> String {
         guard !attempts.isEmpty else { return "not recovered: the run ended" }
         var parts = attempts.filter { !$0.record.succeeded }.map {
-            "\($0.record.step.rawValue) \($0.record.detail.hasPrefix("not applicable") ? "skipped" : "did not help") (\($0.record.detail))"
+            "\($0.record.step.rawValue) \($0.record.outcome == .skipped ? "skipped" : "did not help") (\($0.record.detail))"
         }
         if let ok = attempts.first(where: { $0.record.succeeded }) {
             parts.append("back by \(ok.record.step.rawValue) after \(HtmlReport.duration(ok.t - failureAt))")

@@ -21,9 +21,9 @@ struct HtmlReportTests {
                                    evidence: Evidence(frames: [], lines: [Evidence.Line(source: .uart, offset: -0.5, text: uartLine)],
                                                       diagnosis: diagnosis))
         var failedStep = Fixture.event(14.5, .recovery, "reopen: did not help")
-        failedStep.recovery = RecoveryRecord(step: .reopen, succeeded: false, seconds: 0.4, detail: "probe not echoed")
+        failedStep.recovery = RecoveryRecord(step: .reopen, outcome: .failed, seconds: 0.4, detail: "probe not echoed")
         var recovered = Fixture.event(16, .recovery, "power-cycle: link back")
-        recovered.recovery = RecoveryRecord(step: .powerCycle, succeeded: true, seconds: 1.5, detail: "probe echoed")
+        recovered.recovery = RecoveryRecord(step: .powerCycle, outcome: .succeeded, seconds: 1.5, detail: "probe echoed")
         events.insert(contentsOf: [finding, hang, failedStep, recovered], at: 5)
         return events
     }
