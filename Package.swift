@@ -45,7 +45,7 @@ let package = Package(
 
         .testTarget(name: "SoakCoreTests", dependencies: ["SoakCore"]),
         .testTarget(name: "SoakLinuxTests", dependencies: ["SoakLinux", "SoakCore", "CPosix"]),
-        .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore"]),
+        .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore", "SoakReports"]),
         .testTarget(name: "SoakReportsTests", dependencies: ["SoakReports", "SoakCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EndToEndTests", dependencies: ["SoakCore"],

@@ -121,14 +121,16 @@ public struct EchoFirmware {
 
     /// When `service` has something to do next; nil when idle.
     public var nextDue: UInt64? {
-        var t: [UInt64] = []
+        // Called on every turn of a virtual board: no allocation.
+        var t: UInt64?
+        func consider(_ v: UInt64?) { if let v { t = min(t ?? v, v) } }
         if mode == .running {
-            if let b = busyUntil { t.append(b) } else if !queue.isEmpty { t.append(0) }
-            if let f = faultClock.earliest { t.append(f) }
-            if !held.isEmpty { t.append(holdUntil) }
+            if let b = busyUntil { consider(b) } else if !queue.isEmpty { consider(0) }
+            consider(faultClock.earliest)
+            if !held.isEmpty { consider(holdUntil) }
         }
-        if mode != .halted(.kickHalt) && mode != .halted(.assert) && mode != .halted(.hardfault), let h = nextHeartbeat { t.append(h) }
-        return t.min()
+        if mode != .halted(.kickHalt) && mode != .halted(.assert) && mode != .halted(.hardfault) { consider(nextHeartbeat) }
+        return t
     }
 
     /// Advances the firmware to `now`: strikes the faults that are due, finishes the message

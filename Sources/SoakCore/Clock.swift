@@ -11,4 +11,6 @@ public final class ManualClock: SoakClock, @unchecked Sendable {
     public func now() -> UInt64 { time }
     public func advance(_ ns: UInt64) { time += ns }
     public func advance(_ d: SoakDuration) { time += d.nanoseconds }
+    /// Moves to `t`; never backwards.
+    public func advance(to t: UInt64) { time = max(time, t) }
 }

@@ -30,7 +30,7 @@ public enum Diagnosis {
         let recent = findings.filter { $0.at + 10_000_000_000 >= sinceEcho }
 
         // The kick failure nearest after the last echo (every later send logs one more).
-        let kicks = recent.filter { $0.finding.findingClass == "mailbox-kick-timeout" }
+        let kicks = recent.filter { $0.finding.is(.mailboxKickTimeout) }
         let kick = kicks.first { $0.at >= sinceEcho } ?? kicks.last
         if let k = kick {
             let vq = k.finding.details?["vq"] ?? "?"
@@ -41,16 +41,16 @@ public enum Diagnosis {
                 parts.append("kick timeout on vq \(vq) before any echo")
             }
         }
-        if let a = recent.first(where: { $0.finding.findingClass == "firmware-assert" }) { parts.append(a.finding.explanation) }
-        if recent.contains(where: { $0.finding.findingClass == "firmware-hardfault" }) { parts.append("the M7 took a HardFault") }
-        if recent.contains(where: { $0.finding.findingClass == "tty-removed" }) { parts.append("the kernel removed the RPMsg tty driver") }
-        if recent.contains(where: { $0.finding.findingClass == "remoteproc-crash" }) { parts.append("remoteproc detected an M7 crash") }
+        if let a = recent.first(where: { $0.finding.is(.firmwareAssert) }) { parts.append(a.finding.explanation) }
+        if recent.contains(where: { $0.finding.is(.firmwareHardfault) }) { parts.append("the M7 took a HardFault") }
+        if recent.contains(where: { $0.finding.is(.ttyRemoved) }) { parts.append("the kernel removed the RPMsg tty driver") }
+        if recent.contains(where: { $0.finding.is(.remoteprocCrash) }) { parts.append("remoteproc detected an M7 crash") }
 
         if uartWatched {
             // Lines read up to a moment after the failure count: a UART that goes on printing
             // shows itself only after the event that ended the link.
             let uart = lines.filter { $0.source == .uart }
-            let halted = kick != nil || recent.contains { ["firmware-assert", "firmware-hardfault"].contains($0.finding.findingClass) }
+            let halted = kick != nil || recent.contains { $0.finding.is(.firmwareAssert) || $0.finding.is(.firmwareHardfault) }
             if let last = uart.last {
                 let printingAfterEcho = lastEchoAt.map { e in uart.contains { $0.at > e &+ 50_000_000 } } ?? false
                 if printingAfterEcho && last.at &+ 2_000_000_000 >= at {

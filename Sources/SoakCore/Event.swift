@@ -20,6 +20,8 @@ public struct Event: Codable, Sendable, Equatable {
         case recovery
         /// The tester switched the board's power outside a recovery step (at start, on exit).
         case power
+        /// One action on the hardware inside a recovery step (power off, remoteproc start, reopen).
+        case action
         case runEnd = "run_end"
     }
 
@@ -37,6 +39,7 @@ public struct Event: Codable, Sendable, Equatable {
     public var failure: LinkFailure?
     public var finding: Finding?
     public var recovery: RecoveryRecord?
+    public var action: ActionRecord?
     public var end: RunEnd?
 
     public init(t: Double, wall: String, type: Kind, message: String? = nil) {

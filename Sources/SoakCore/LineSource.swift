@@ -94,4 +94,12 @@ public final class LineInbox: LineSink, @unchecked Sendable {
     }
 
     public var isEmpty: Bool { lock.withLock { items.isEmpty } }
+
+    /// How many were dropped since the last call.
+    public func takeDropped() -> UInt64 {
+        lock.withLock {
+            defer { dropped = 0 }
+            return dropped
+        }
+    }
 }

@@ -27,15 +27,6 @@ public struct RecoveryPolicy: Sendable, Codable, Equatable {
                                                  probeTimeout: .seconds(5), offTime: .seconds(2), bootTimeout: .seconds(60))
 }
 
-/// The hardware side of recovery, provided by whoever knows the board (the CLI wires the
-/// simulator's power input, a power command, ...). Each call returns a freshly opened link.
-public protocol BoardControl: AnyObject {
-    /// Why this board cannot do `step` at all (no power switch: no power cycle), or nil when it can.
-    func unavailable(_ step: RecoveryPolicy.Step) -> String?
-    /// Carries out `step` and opens the link again; the error text says what failed.
-    func perform(_ step: RecoveryPolicy.Step, policy: RecoveryPolicy, closing old: Link) -> Result<Link, RecoveryFailure>
-}
-
 public struct RecoveryFailure: Error, Sendable, CustomStringConvertible {
     public var reason: String
     public init(_ reason: String) { self.reason = reason }
@@ -140,14 +131,14 @@ extension BoardConfig {
         case .reopen:
             return nil
         case .remoteprocRestart:
-            if remoteproc == nil { return "the board file has no remoteproc block" }
+            if remoteproc == nil { return StepUnavailable.noRemoteproc }
             if isSimulated && simulator?.m7StartedByBootLoader == true {
-                return "the simulated M7 is started by U-Boot (remoteproc state attached)"
+                return StepUnavailable.simulatedM7StartedByUBoot
             }
             return nil
         case .powerCycle:
             switch power?.kind {
-            case nil, .none?: return "the board file has no power switch"
+            case nil, .none?: return StepUnavailable.noPowerSwitch
             default: return nil
             }
         }

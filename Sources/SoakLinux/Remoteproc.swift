@@ -62,3 +62,23 @@ public struct Remoteproc: Sendable {
         }
     }
 }
+
+/// The M7 through remoteproc sysfs, with the board file's firmware and timeout, as the
+/// remoteproc-restart recovery step sees it.
+public final class RemoteprocCore: RemoteCore {
+    public let remoteproc: Remoteproc
+    let firmware: String?
+    let timeout: SoakDuration
+
+    public init(_ remoteproc: Remoteproc, firmware: String?, timeout: SoakDuration) {
+        self.remoteproc = remoteproc
+        self.firmware = firmware
+        self.timeout = timeout
+    }
+
+    public func unavailable() -> String? { remoteproc.unavailable() }
+
+    public func restart(interrupted: @escaping () -> Bool) throws(RecoveryFailure) {
+        try remoteproc.restart(firmware: firmware, timeout: timeout, interrupted: interrupted)
+    }
+}

@@ -165,7 +165,7 @@ public enum SummaryBuilder {
                         cycleStart = e.t
                     }
                 }
-            case .runStart, .linkOpen, .source, .power:
+            case .runStart, .linkOpen, .source, .power, .action:
                 break
             }
         }

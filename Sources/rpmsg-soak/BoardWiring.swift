@@ -27,21 +27,27 @@ extension SoakSession {
         }
     }
 
-    /// How this board is recovered: reopen its tty, or cycle its power (the simulator's power
-    /// input, or the board file's power commands) and wait for the tty again.
-    func boardControl(simulator: SimulatedBoard?, power: PowerControl?, folder: String) -> BoardControl? {
-        guard plan.profile.recovery != nil else { return nil }
+    /// How this board is recovered: reopen its tty, restart the M7 through remoteproc, or cycle
+    /// its power (the simulator's power input, a relay, the board file's power commands), each
+    /// step then waiting for the tty again.
+    func recoverySteps(power: PowerControl?, folder: String) -> [RecoveryStep] {
         let board = plan.board
         // The simulated board keeps its tty link, remoteproc folder and control FIFO in the run
         // folder; its setup commands find them through RPMSG_SOAK_SIM.
-        let sim = simulator.map { _ in "\(folder)/sim" }
-        let device = sim.map { DeviceSpec.path("\($0)/ttyRPMSG30") } ?? DeviceSpec(device: board.link.device, match: board.link.match)
-        let remoteproc = board.remoteproc.map { Remoteproc(path: sim.map { "\($0)/remoteproc" } ?? $0.path) }
+        let sim = board.isSimulated ? "\(folder)/sim" : nil
+        let opener = TtyLinkOpener(device: sim.map { DeviceSpec.path("\($0)/ttyRPMSG30") } ?? DeviceSpec(device: board.link.device, match: board.link.match))
+        let core = board.remoteproc.map {
+            RemoteprocCore(Remoteproc(path: sim.map { "\($0)/remoteproc" } ?? $0.path), firmware: $0.firmware, timeout: $0.timeout)
+        }
         let environment = sim.map { ["RPMSG_SOAK_SIM": $0] } ?? [:]
-        return TtyBoardControl(device: device, power: power, powerConfig: board.power,
-                               remoteproc: remoteproc, remoteprocConfig: board.remoteproc,
-                               interrupted: { stopRequested.load(ordering: .relaxed) },
-                               setup: { try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: environment) })
+        let setup: (() throws -> Void)? = board.link.setup.isEmpty ? nil : {
+            try SetupCommands.run(board.link.setup, timeout: board.link.setupTimeout, environment: environment)
+        }
+        return [
+            ReopenStep(opener: opener),
+            RemoteprocRestartStep(core: core, opener: opener),
+            PowerCycleStep(power: power, offTime: board.power?.offTime, settleTime: board.power?.settleTime, opener: opener, setup: setup),
+        ]
     }
 
     /// Starts the M7 UART and kernel-log readers the board file names (for the simulated

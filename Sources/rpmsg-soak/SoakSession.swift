@@ -135,10 +135,16 @@ struct SoakSession {
             print(line)
             fflush(nil)
         }
-        let runner = SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: sink,
-                                runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
-                                control: boardControl(simulator: simulator, power: power, folder: folder),
-                                shouldStop: { stopRequested.load(ordering: .relaxed) })
+        let runner: SoakRunner
+        do {
+            runner = try SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: sink,
+                                    runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
+                                    recovery: recoverySteps(power: power, folder: folder),
+                                    shouldStop: { stopRequested.load(ordering: .relaxed) })
+        } catch {
+            endEarly(error)
+            return
+        }
         _ = runner.run()
         link.close()
     }

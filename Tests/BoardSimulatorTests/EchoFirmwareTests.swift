@@ -67,7 +67,7 @@ struct EchoFirmwareTests {
         let link = try TtyLink.open(path: path, timeout: .seconds(2))
         defer { link.close() }
         let sink = MemoryEventSink()
-        let runner = SoakRunner(profile: try Self.profile(), link: link, clock: MonotonicClock(), sink: sink,
+        let runner = try SoakRunner(profile: try Self.profile(), link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
         let outcome = runner.run()
         #expect(outcome.end.reason == .completed)
@@ -87,7 +87,7 @@ struct EchoFirmwareTests {
         let link = try TtyLink.open(path: path, timeout: .seconds(2))
         defer { link.close() }
         let sink = MemoryEventSink()
-        let runner = SoakRunner(profile: try Self.profile(hang: "600ms"), link: link, clock: MonotonicClock(), sink: sink,
+        let runner = try SoakRunner(profile: try Self.profile(hang: "600ms"), link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
         let outcome = runner.run()
         #expect(outcome.end.reason == .linkFailed)
@@ -105,7 +105,7 @@ struct EchoFirmwareTests {
         defer { link.close() }
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { board.stop() }
         let sink = MemoryEventSink()
-        let runner = SoakRunner(profile: try Self.profile(hang: "5s"), link: link, clock: MonotonicClock(), sink: sink,
+        let runner = try SoakRunner(profile: try Self.profile(hang: "5s"), link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
         let outcome = runner.run()
         #expect(outcome.linkLosses == 1)

@@ -26,7 +26,7 @@ import Testing
         let link = try TtyLink.open(path: path, timeout: .seconds(2))
         defer { link.close() }
         let sink = MemoryEventSink()
-        let runner = SoakRunner(profile: profile, link: link, clock: MonotonicClock(), sink: sink,
+        let runner = try SoakRunner(profile: profile, link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
         return (runner.run(), sink.events)
     }
