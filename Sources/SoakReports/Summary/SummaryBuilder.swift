@@ -1,0 +1,165 @@
+import Foundation
+import SoakCore
+
+/// Folds a timeline into its `RunSummary` in one pass, so that a finished run, `rpmsg-soak report`
+/// after a crash and every format read the same numbers.
+public enum SummaryBuilder {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func build(events: [Event], warnings: [String] = []) throws(Failure) -> RunSummary {
+        guard let first = events.first, first.type == .runStart, let info = first.run else {
+            throw Failure(description: "the timeline does not begin with a run_start event")
+        }
+        var total = EchoVerifier.makeHistogram()
+        var lag = EchoVerifier.makeHistogram()
+        var phases: [PhaseSummary] = []
+        var phaseHist = EchoVerifier.makeHistogram()
+        var phaseStartTotals = Counters()
+        var lastTotals = Counters()
+        var failures: [FailureRecord] = []
+        var findingList: [FindingRecord] = []
+        var findingCounts: [String: UInt64] = [:]
+        var failingFindings: [String: UInt64] = [:]
+        var recoveryList: [RecoveryRecord] = []
+        var recoveredBy: [String: UInt64] = [:]
+        var cycleStart: Double?
+        var sentAtCycleStart: UInt64 = 0
+        var ttf: [Double] = []
+        var mtf: [UInt64] = []
+        var uptime = 0.0
+        var anomalies: [String: UInt64] = [:]
+        var end: RunEnd?
+        var lastT = first.t
+        var lastWall = first.wall
+        var warnings = warnings
+
+        func closePhase() {
+            guard !phases.isEmpty else { return }
+            phases[phases.count - 1].totals = lastTotals.delta(since: phaseStartTotals)
+            phases[phases.count - 1].latencyMicros = latencySummary(phaseHist)
+        }
+
+        for e in events {
+            lastT = e.t
+            lastWall = e.wall
+            switch e.type {
+            case .phaseStart:
+                if cycleStart == nil { cycleStart = e.t }
+                closePhase()
+                phaseStartTotals = lastTotals
+                phaseHist.reset()
+                phases.append(PhaseSummary(name: e.phase?.name ?? "?", startSeconds: e.t, totals: Counters(), latencyMicros: nil))
+            case .interval:
+                if let s = e.interval {
+                    lastTotals = s.totals
+                    total.add(sparse: s.latencyMicros)
+                    lag.add(sparse: s.scheduleLagMicros ?? [])
+                    phaseHist.add(sparse: s.latencyMicros)
+                }
+            case .anomaly:
+                if let a = e.anomaly { anomalies[a.kind.rawValue, default: 0] += 1 }
+            case .hang, .linkLost:
+                if let f = e.failure {
+                    if let c = cycleStart {
+                        ttf.append(e.t - c)
+                        mtf.append(f.messagesSinceStart - min(sentAtCycleStart, f.messagesSinceStart))
+                        uptime += e.t - c
+                        cycleStart = nil
+                        sentAtCycleStart = f.messagesSinceStart
+                    }
+                    failures.append(FailureRecord(kind: f.kind, atSeconds: e.t, wall: e.wall, reason: f.reason,
+                                                  messagesBefore: f.messagesSinceStart, diagnosis: f.evidence?.diagnosis,
+                                                  evidence: f.evidence))
+                }
+            case .warning:
+                if let m = e.message { warnings.append(m) }
+            case .runEnd:
+                end = e.end
+                if let t = e.end?.totals { lastTotals = t }
+            case .finding:
+                if let f = e.finding {
+                    findingCounts[f.findingClass, default: 0] += 1
+                    // A `recover` finding ended the link: it is counted as a link failure, not here.
+                    if f.action == .fail || (f.action == .record && f.severity == .fatal) {
+                        failingFindings[f.findingClass, default: 0] += 1
+                    }
+                    if findingList.count < 500 {
+                        findingList.append(FindingRecord(atSeconds: e.t, wall: e.wall, finding: f))
+                    }
+                }
+            case .recovery:
+                if let r = e.recovery {
+                    recoveryList.append(r)
+                    if r.succeeded {
+                        recoveredBy[r.step.rawValue, default: 0] += 1
+                        cycleStart = e.t
+                    }
+                }
+            case .runStart, .linkOpen, .source, .power:
+                break
+            }
+        }
+        closePhase()
+
+        // A fatal finding that ended the link (the kernel's kick failure) is a hang seen early.
+        let hangs = UInt64(failures.filter { $0.kind == .hang || $0.kind == .finding }.count)
+        let losses = UInt64(failures.filter { $0.kind == .linkLost }.count)
+        var criteria = CriteriaCheck.evaluate(info.profile.criteria, totals: lastTotals, hangs: hangs,
+                                              linkLosses: losses, latency: total)
+        let failing = failingFindings.values.reduce(0, +)
+        criteria.append(CriterionResult(
+            name: "findings", limit: "none that fail", observed: "\(failing)", passed: failing == 0,
+            message: failing == 0 ? "no UART or kernel finding fails the run"
+                : "\(failing) finding(s) fail the run: " + failingFindings.keys.sorted().map { "\($0) x\(failingFindings[$0] ?? 0)" }.joined(separator: ", ")))
+        let verdict: Verdict
+        let reason: String
+        switch end?.reason {
+        case nil:
+            verdict = .incomplete
+            reason = "crashed"
+            warnings.append("the timeline ends without run_end at \(String(format: "%.3f", lastT)) s: the run is incomplete (the tester stopped unexpectedly); counts are as of the last snapshot")
+        case .infrastructure?:
+            verdict = .error
+            reason = RunEnd.Reason.infrastructure.rawValue
+        case .interrupted?:
+            verdict = .interrupted
+            reason = RunEnd.Reason.interrupted.rawValue
+        case .linkFailed?:
+            // The run could not finish its phases: whatever the counts, it did not pass.
+            verdict = .failed
+            reason = RunEnd.Reason.linkFailed.rawValue
+        case .completed?:
+            verdict = criteria.allSatisfy(\.passed) ? .passed : .failed
+            reason = RunEnd.Reason.completed.rawValue
+        }
+        let duration = end?.seconds ?? lastT
+        var censored: Double?
+        if let c = cycleStart {
+            censored = max(0, duration - c)
+            uptime += censored ?? 0
+        }
+        let interval = Reliability.mtbfInterval(uptime: uptime, failures: ttf.count)
+        let reliability = ReliabilitySummary(
+            failures: ttf.count, uptimeSeconds: uptime, timeToFailureSeconds: ttf, messagesToFailure: mtf,
+            censoredLastCycleSeconds: censored,
+            mtbfSeconds: ttf.isEmpty ? nil : uptime / Double(ttf.count), mtbfLower95: interval.lower, mtbfUpper95: interval.upper,
+            failuresPerMillionMessages: lastTotals.sent > 0 ? Double(ttf.count) / Double(lastTotals.sent) * 1e6 : 0,
+            recoveries: recoveryList.filter(\.succeeded).count, recoveryAttempts: recoveryList.count, recoveredBy: recoveredBy)
+        return RunSummary(
+            profile: info.profile.name, profilePath: info.profilePath, board: info.board.name, boardPath: info.boardPath,
+            seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
+            durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
+            totals: lastTotals, messagesPerSecond: duration > 0 ? Double(lastTotals.echoed) / duration : 0,
+            latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures,
+            findings: findingList, findingCounts: findingCounts, reliability: reliability, criteria: criteria, phases: phases,
+            anomalies: anomalies, warnings: warnings)
+    }
+
+    static func latencySummary(_ h: LatencyHistogram) -> LatencySummary? {
+        guard h.totalCount > 0 else { return nil }
+        return LatencySummary(count: h.totalCount, min: h.min, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
+                              p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max, mean: h.mean)
+    }
+}
