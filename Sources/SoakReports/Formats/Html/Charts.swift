@@ -190,7 +190,7 @@ enum Charts {
             let upper = y.px(Swift.min(r.mtbfUpper95 ?? top, top))
             let lower = y.px(r.mtbfLower95)
             chart.horizontalBand(from: upper, to: lower, paint: "fill=\"#d32f2f\" fill-opacity=\"0.12\"",
-                                 title: "MTBF 95% interval: \(TimeText.duration(r.mtbfLower95)) to \(r.mtbfUpper95.map(TimeText.duration) ?? "unbounded")")
+                                 title: "MTBF 95% interval: " + ReportSentences.mtbfInterval(r, style: .html))
         }
         let width = (chart.plotRight - chart.plotLeft) / Double(Swift.max(bars.count, 1))
         chart.bars(bars.enumerated().map { i, bar in
@@ -201,8 +201,7 @@ enum Charts {
             return (x: x.px(Double(i + 1)) - width * 0.35, width: Swift.max(width * 0.7, 1), top: y.px(bar.t), paint: paint, title: title)
         })
         var legend: [(color: String, name: String)] = [("#546e7a", "time to failure per cycle")]
-        if let m = r.mtbfSeconds {
-            let text = "MTBF \(TimeText.duration(m)) (95%: \(TimeText.duration(r.mtbfLower95)) to \(r.mtbfUpper95.map(TimeText.duration) ?? "unbounded"))"
+        if let m = r.mtbfSeconds, let text = ReportSentences.mtbf(r, style: .html) {
             chart.horizontalLine(at: y.px(m), stroke: "stroke=\"#d32f2f\" stroke-width=\"2\" stroke-dasharray=\"6 3\"", title: text)
             legend.append(("#d32f2f", text))
         }

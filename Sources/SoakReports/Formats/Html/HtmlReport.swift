@@ -71,22 +71,11 @@ public enum HtmlReport {
         let failed = s.criteria.filter { !$0.passed }.count
         items.append(("criteria", failed == 0 ? "all \(s.criteria.count) met" : "\(failed) of \(s.criteria.count) failed"))
         var out = "<section class=\"glance\">" + items.map { "<div><span>\(Markup.escape($0.0))</span><b>\(Markup.escape($0.1))</b></div>" }.joined() + "</section>"
-        if let line = reliabilityLine(s) { out += "\n<p class=\"reliability\">\(Markup.escape(line))</p>" }
-        return out
-    }
-
-    /// `7 link failure(s) in 170.2 s of uptime, MTBF 24.3 s (95%: 11.6-50.1 s), 7 recovered (power-cycle x7)`
-    static func reliabilityLine(_ s: RunSummary) -> String? {
         let r = s.reliability
-        guard r.failures > 0 || r.recoveryAttempts > 0 else { return nil }
-        var line = "\(r.failures) link failure(s) in \(TimeText.duration(r.uptimeSeconds)) of uptime"
-        if let m = r.mtbfSeconds {
-            line += ", MTBF \(TimeText.duration(m)) (95%: \(TimeText.duration(r.mtbfLower95)) to \(r.mtbfUpper95.map(TimeText.duration) ?? "unbounded"))"
+        if r.failures > 0 || r.recoveryAttempts > 0 {
+            out += "\n<p class=\"reliability\">\(Markup.escape(ReportSentences.reliability(r, style: .html)))</p>"
         }
-        let by = r.recoveredBy.keys.sorted().map { "\($0) x\(r.recoveredBy[$0] ?? 0)" }.joined(separator: ", ")
-        line += ", \(r.recoveries) recovered" + (by.isEmpty ? "" : " (\(by))")
-        if r.recoveryAttempts > r.recoveries { line += ", \(r.recoveryAttempts - r.recoveries) recovery step(s) did not help" }
-        return line
+        return out
     }
 
     static func criteria(_ s: RunSummary) -> String {
@@ -108,7 +97,7 @@ public enum HtmlReport {
         body += "<p>\(String(format: "%.1f", s.messagesPerSecond)) echoed messages per second over \(Markup.escape(TimeText.duration(s.durationSeconds))); "
             + "\(t.bytesSent) bytes sent, \(t.bytesEchoed) echoed.</p>"
         if !s.anomalies.isEmpty {
-            body += "<p>Anomalies on the timeline: " + Markup.escape(s.anomalies.keys.sorted().map { "\($0) x\(s.anomalies[$0] ?? 0)" }.joined(separator: ", ")) + "</p>"
+            body += "<p>Anomalies on the timeline: " + Markup.escape(ReportSentences.tally(s.anomalies)) + "</p>"
         }
         var latency: [String] = []
         if let l = s.latencyMicros { latency.append(latencyRow("round trip", l)) }
