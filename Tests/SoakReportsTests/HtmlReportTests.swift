@@ -187,7 +187,7 @@ struct HtmlReportTests {
         #expect(html.contains(">1 s</text>"), "the latency axis reaches the spike")
         for path in html.components(separatedBy: "<path class=\"series\" d=\"").dropFirst() {
             let d = path.prefix { $0 != "\"" }
-            #expect(d.filter { $0 == "L" }.count < HtmlReport.maxPoints)
+            #expect(d.filter { $0 == "L" }.count < TimeSeries.maxPoints)
         }
         // The max line climbs to the spike at one point and stays at 1.2 ms elsewhere.
         let maxPath = try #require(html.components(separatedBy: "<title>max round trip per interval</title>").first?

@@ -28,16 +28,10 @@ public enum TextReport {
         }
         let r = s.reliability
         if r.failures > 0 || r.recoveryAttempts > 0 {
-            var line = "  \(r.failures) link failure(s) in \(String(format: "%.1f", r.uptimeSeconds)) s of uptime"
-            if let m = r.mtbfSeconds {
-                line += String(format: ", MTBF %.1f s (95%%: %.1f", m, r.mtbfLower95) + (r.mtbfUpper95.map { String(format: "-%.1f s)", $0) } ?? "- s)")
-            }
-            line += ", \(r.recoveries) recovered (" + r.recoveredBy.keys.sorted().map { "\($0) x\(r.recoveredBy[$0] ?? 0)" }.joined(separator: ", ") + ")"
-            if r.recoveryAttempts > r.recoveries { line += ", \(r.recoveryAttempts - r.recoveries) step(s) did not help or were skipped (events.jsonl, report.html)" }
-            lines.append(line)
+            lines.append("  " + ReportSentences.reliability(r, style: .terminal))
         }
         if !s.findingCounts.isEmpty {
-            lines.append("  findings: " + s.findingCounts.keys.sorted().map { "\($0) x\(s.findingCounts[$0] ?? 0)" }.joined(separator: ", "))
+            lines.append("  findings: " + ReportSentences.tally(s.findingCounts))
         }
         for c in s.criteria where !c.passed && (s.verdict == .failed || s.verdict == .passed) {
             lines.append("  FAILED \(c.name): \(c.message)")

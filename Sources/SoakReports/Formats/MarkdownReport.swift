@@ -31,15 +31,7 @@ public enum MarkdownReport {
         let r = s.reliability
         if !s.linkFailures.isEmpty {
             md.append("")
-            var line = "**\(r.failures) link failure(s)** in \(String(format: "%.1f", r.uptimeSeconds)) s of uptime"
-            if let m = r.mtbfSeconds {
-                line += String(format: ", MTBF %.1f s (95%%: %.1f to ", m, r.mtbfLower95) + (r.mtbfUpper95.map { String(format: "%.1f s)", $0) } ?? "unbounded)")
-            }
-            line += String(format: ", %.2f per million messages", r.failuresPerMillionMessages)
-            if r.recoveryAttempts > 0 {
-                line += "; \(r.recoveries) recovered (" + r.recoveredBy.keys.sorted().map { "\($0) ×\(r.recoveredBy[$0] ?? 0)" }.joined(separator: ", ") + ")"
-            }
-            md.append(line + ".")
+            md.append(ReportSentences.reliability(r, style: .markdown) + ".")
             md.append("")
             md.append("| # | at | kind | diagnosis |")
             md.append("| ---: | ---: | --- | --- |")

@@ -1,76 +1,8 @@
 import Foundation
 import SoakCore
 
-/// Everything the reports say about one run, derived from its timeline alone.
-public struct RunSummary: Codable, Sendable {
-    public var schema = "rpmsg-soak/summary/1"
-    public var profile: String
-    public var profilePath: String
-    public var board: String
-    public var boardPath: String
-    public var seed: UInt64
-    public var host: String
-    public var tool: String
-    public var startedAt: String
-    public var endedAt: String
-    public var durationSeconds: Double
-    public var verdict: Verdict
-    /// Why the run ended: completed, link_failed, interrupted, infrastructure, or crashed.
-    public var endReason: String
-    public var endDetail: String?
-    public var totals: Counters
-    public var messagesPerSecond: Double
-    public var latencyMicros: LatencySummary?
-    /// How late scheduled sends left their timetable (fixed rates and bursts only).
-    public var scheduleLagMicros: LatencySummary?
-    /// Hangs and hang-ups of the link, in order. Failed criteria are under `criteria`.
-    public var linkFailures: [FailureRecord]
-    /// What the rules found on the UART and in the kernel log (the first 500), and how often each class.
-    public var findings: [FindingRecord]
-    public var findingCounts: [String: UInt64]
-    /// Time to failure across the night: each cycle from link up to failure.
-    public var reliability: ReliabilitySummary
-    public var criteria: [CriterionResult]
-    public var phases: [PhaseSummary]
-    public var anomalies: [String: UInt64]
-    public var warnings: [String]
-}
-
-public struct LatencySummary: Codable, Sendable {
-    public var count: UInt64
-    public var min: UInt64
-    public var p50: UInt64
-    public var p90: UInt64
-    public var p99: UInt64
-    public var p999: UInt64
-    public var max: UInt64
-    public var mean: Double
-}
-
-public struct FailureRecord: Codable, Sendable {
-    public var kind: LinkFailure.Kind
-    public var atSeconds: Double
-    public var wall: String
-    public var reason: String
-    public var messagesBefore: UInt64
-    /// One line: what the kernel and the M7 said around the failure, against the traffic.
-    public var diagnosis: String?
-    public var evidence: Evidence?
-}
-
-public struct FindingRecord: Codable, Sendable {
-    public var atSeconds: Double
-    public var wall: String
-    public var finding: Finding
-}
-
-public struct PhaseSummary: Codable, Sendable {
-    public var name: String
-    public var startSeconds: Double
-    public var totals: Counters
-    public var latencyMicros: LatencySummary?
-}
-
+/// Folds a timeline into its `RunSummary` in one pass, so that a finished run, `rpmsg-soak report`
+/// after a crash and every format read the same numbers.
 public enum SummaryBuilder {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -230,24 +162,4 @@ public enum SummaryBuilder {
         return LatencySummary(count: h.totalCount, min: h.min, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
                               p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max, mean: h.mean)
     }
-}
-
-public struct ReliabilitySummary: Codable, Sendable {
-    public var failures: Int
-    /// Time the link was up, summed over cycles (recovery time excluded).
-    public var uptimeSeconds: Double
-    public var timeToFailureSeconds: [Double]
-    public var messagesToFailure: [UInt64]
-    /// The last cycle ended without a failure: it counts as censored, not as a failure.
-    public var censoredLastCycleSeconds: Double?
-    public var mtbfSeconds: Double?
-    /// Exact 95% interval for an exponential MTBF (chi-square, last cycle censored). With no
-    /// failure only the lower bound exists.
-    public var mtbfLower95: Double
-    public var mtbfUpper95: Double?
-    public var failuresPerMillionMessages: Double
-    public var recoveries: Int
-    public var recoveryAttempts: Int
-    /// Which recovery step brought the link back, how often.
-    public var recoveredBy: [String: UInt64]
 }

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The sentences more than one report says, built in one place so that a change of wording is
+/// one edit. Each format keeps the punctuation and number style its readers already parse (CI
+/// scripts grep the terminal lines), hence a style rather than one text for all.
+enum ReportSentences {
+    enum Style {
+        /// The terminal and `report.txt`: seconds with one decimal, `x` counts, what to open next.
+        case terminal
+        /// `report.md`: the count in bold, the failure rate per million messages, `×` counts.
+        case markdown
+        /// `report.html` (unescaped): durations in words (`4 min 05 s`), as in the page's tables.
+        case html
+    }
+
+    /// `7 link failure(s) in 170.2 s of uptime, MTBF 24.3 s (95%: 11.6-50.1 s), 7 recovered (power-cycle x7)`,
+    /// worded for `style`. The caller decides whether the run has anything to say here.
+    static func reliability(_ r: ReliabilitySummary, style: Style) -> String {
+        let failures = "\(r.failures) link failure(s)"
+        var line = (style == .markdown ? "**\(failures)**" : failures) + " in \(seconds(r.uptimeSeconds, style)) of uptime"
+        if let m = mtbf(r, style: style) { line += ", " + m }
+        if style == .markdown { line += String(format: ", %.2f per million messages", r.failuresPerMillionMessages) }
+        let by = tally(r.recoveredBy, times: style == .markdown ? "×" : "x")
+        let unhelpful = r.recoveryAttempts - r.recoveries
+        switch style {
+        case .terminal:
+            line += ", \(r.recoveries) recovered (\(by))"
+            if unhelpful > 0 { line += ", \(unhelpful) step(s) did not help or were skipped (events.jsonl, report.html)" }
+        case .markdown:
+            if r.recoveryAttempts > 0 { line += "; \(r.recoveries) recovered (\(by))" }
+        case .html:
+            line += ", \(r.recoveries) recovered" + (by.isEmpty ? "" : " (\(by))")
+            if unhelpful > 0 { line += ", \(unhelpful) recovery step(s) did not help" }
+        }
+        return line
+    }
+
+    /// `MTBF 24.3 s (95%: 11.6-50.1 s)`; nil before a first failure.
+    static func mtbf(_ r: ReliabilitySummary, style: Style) -> String? {
+        r.mtbfSeconds.map { "MTBF \(seconds($0, style)) (95%: \(mtbfInterval(r, style: style)))" }
+    }
+
+    /// The MTBF's 95% interval: `11.6-50.1 s`, `11.6 to 50.1 s` or `11.6 s to 50.1 s`. With one
+    /// failure or none the upper bound does not exist: the terminal leaves it blank, the others
+    /// say `unbounded`.
+    static func mtbfInterval(_ r: ReliabilitySummary, style: Style) -> String {
+        let upper = r.mtbfUpper95.map { seconds($0, style) }
+        switch style {
+        case .terminal: return oneDecimal(r.mtbfLower95) + "-" + (r.mtbfUpper95.map(oneDecimal) ?? "") + " s"
+        case .markdown: return oneDecimal(r.mtbfLower95) + " to " + (upper ?? "unbounded")
+        case .html: return seconds(r.mtbfLower95, style) + " to " + (upper ?? "unbounded")
+        }
+    }
+
+    /// `power-cycle x7, reopen x1`: names in order, each with its count.
+    static func tally(_ counts: [String: UInt64], times: String = "x") -> String {
+        counts.keys.sorted().map { "\($0) \(times)\(counts[$0] ?? 0)" }.joined(separator: ", ")
+    }
+
+    private static func seconds(_ value: Double, _ style: Style) -> String {
+        style == .html ? TimeText.duration(value) : oneDecimal(value) + " s"
+    }
+
+    private static func oneDecimal(_ value: Double) -> String { String(format: "%.1f", value) }
+}
