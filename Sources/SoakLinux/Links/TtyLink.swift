@@ -1,36 +1,35 @@
-import CPosix
 import Glibc
 import SoakCore
 
-/// The RPMsg tty (or any tty echo device): opened non-blocking and exclusive, put into raw
-/// mode (no echo, no ICANON, no CR/LF translation, no flow control), timestamped at each
-/// system call. A hang-up (POLLHUP, zero read, EIO, ENODEV) is reported, never waited on.
+/// The RPMsg tty (or any tty echo device), opened as a `TtyDevice` (non-blocking, exclusive,
+/// raw: no echo, no ICANON, no CR/LF translation, no flow control) and timestamped at each
+/// system call.
+///
+/// Errors by kind: the device going away (a zero read, EIO, ENODEV, ENXIO, POLLHUP with nothing
+/// left to read) is `.hangup`, a reason to recover the board; any other errno (EBADF, EFAULT,
+/// EINVAL, ENOMEM, ...) says the tester or the host is broken and is `.failed`, never a
+/// reason to power-cycle a board that did nothing wrong.
 public final class TtyLink: Link {
     public let path: String
-    private var fd: Int32
+    /// nil once closed.
+    private(set) var device: TtyDevice?
+    /// A poll that failed (EFAULT, ENOMEM: never the device's doing), reported by the next read.
+    private var pollFailure: Errno?
+    /// The last wait saw POLLHUP or POLLERR: a read that then finds nothing is the end, not
+    /// "try later" (a pty slave whose master closed can poll HUP yet read EAGAIN).
+    private var hangupSeen = false
 
-    /// open(2) with O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC, then TIOCEXCL and cfmakeraw.
     public init(path: String) throws(LinkOpenError) {
         self.path = path
-        let fd = path.withCString { Glibc.open($0, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else {
-            throw LinkOpenError(device: path, reason: "cannot open: \(describeErrno(errno))")
+        do {
+            device = try TtyDevice.open(path, .readWrite)
+        } catch {
+            let reason = switch error.step {
+            case .notATerminal: error.what
+            default: "\(error.what): \(error.errno)"
+            }
+            throw LinkOpenError(device: path, reason: reason)
         }
-        guard isatty(fd) == 1 else {
-            Glibc.close(fd)
-            throw LinkOpenError(device: path, reason: "not a tty")
-        }
-        if soak_tty_set_exclusive(fd) != 0 {
-            let e = errno
-            Glibc.close(fd)
-            throw LinkOpenError(device: path, reason: "cannot take it exclusively (TIOCEXCL): \(describeErrno(e))")
-        }
-        if soak_tty_make_raw(fd) != 0 {
-            let e = errno
-            Glibc.close(fd)
-            throw LinkOpenError(device: path, reason: "cannot put it into raw mode: \(describeErrno(e))")
-        }
-        self.fd = fd
     }
 
     /// Opens `path`, retrying while it does not exist yet (a driver still probing, a simulator
@@ -56,53 +55,62 @@ public final class TtyLink: Link {
     deinit { close() }
 
     public func close() {
-        if fd >= 0 {
-            _ = soak_tty_clear_exclusive(fd)
-            Glibc.close(fd)
-            fd = -1
-        }
+        device?.close()
+        device = nil
     }
 
-    /// poll(2) on the tty; EINTR counts as "nothing yet".
+    /// poll(2) on the tty.
     public func wait(forWrite: Bool, timeout: UInt64) -> LinkReadiness {
-        guard fd >= 0 else { return LinkReadiness(readable: false, writable: false, hangup: true) }
-        var p = pollfd(fd: fd, events: Int16(POLLIN) | (forWrite ? Int16(POLLOUT) : 0), revents: 0)
-        let r = soak_poll_ns(&p, 1, timeout)
-        if r <= 0 { return LinkReadiness(readable: false, writable: false, hangup: false) }
-        let ev = Int32(p.revents)
-        return LinkReadiness(readable: ev & Int32(POLLIN) != 0,
-                             writable: ev & Int32(POLLOUT) != 0,
-                             hangup: ev & (Int32(POLLHUP) | Int32(POLLERR) | Int32(POLLNVAL)) != 0)
+        guard let device else { return LinkReadiness(readable: false, writable: false, hangup: true) }
+        let events: FileDescriptor.PollEvents
+        do {
+            events = try device.fd.poll(for: forWrite ? [.readable, .writable] : .readable, timeout: timeout)
+        } catch {
+            // The runner reads when told "readable": that read reports the failure.
+            pollFailure = error
+            return LinkReadiness(readable: true, writable: false, hangup: false)
+        }
+        if !events.isDisjoint(with: [.hangup, .error]) { hangupSeen = true }
+        // POLLNVAL also asks for a read: the read's EBADF then reports it as `.failed`.
+        return LinkReadiness(readable: events.contains(.readable),
+                             writable: events.contains(.writable),
+                             hangup: !events.isDisjoint(with: [.hangup, .error, .invalid]))
     }
 
-    /// read(2), retried on EINTR.
+    /// read(2); `at` is taken as soon as it returns.
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> LinkIO {
-        guard fd >= 0 else { return .hangup("closed") }
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+        guard let device else { return .hangup("closed") }
+        if let e = pollFailure { return .failed("poll failed: \(e)") }
+        do {
+            let n = try device.fd.read(into: buffer)
             let at = MonotonicClock.read()
             if n > 0 { return .done(count: n, at: at) }
-            if n == 0 { return .hangup("end of file (the device went away)") }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            default: return .hangup("read failed: \(describeErrno(errno))")
+            return .hangup("end of file (the device went away)")
+        } catch {
+            if error == .wouldBlock {
+                return hangupSeen ? .hangup("hang-up (POLLHUP)") : .wouldBlock
             }
+            return Self.kind(of: error, "read failed")
         }
     }
 
-    /// write(2), retried on EINTR.
+    /// write(2); `at` is taken as soon as it returns.
     public func write(_ bytes: UnsafeRawBufferPointer) -> LinkIO {
-        guard fd >= 0 else { return .hangup("closed") }
-        while true {
-            let n = Glibc.write(fd, bytes.baseAddress, bytes.count)
-            let at = MonotonicClock.read()
-            if n >= 0 { return .done(count: n, at: at) }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            default: return .hangup("write failed: \(describeErrno(errno))")
-            }
+        guard let device else { return .hangup("closed") }
+        do {
+            let n = try device.fd.write(bytes)
+            return .done(count: n, at: MonotonicClock.read())
+        } catch {
+            if error == .wouldBlock { return .wouldBlock }
+            return Self.kind(of: error, "write failed")
+        }
+    }
+
+    /// The errnos that mean the device went away; every other one is the tester's own trouble.
+    static func kind(of error: Errno, _ what: String) -> LinkIO {
+        switch error {
+        case .ioError, .noSuchDevice, .noSuchAddressOrDevice: .hangup("\(what): \(error)")
+        default: .failed("\(what): \(error)")
         }
     }
 }
