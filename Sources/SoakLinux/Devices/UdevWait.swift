@@ -66,7 +66,8 @@ public enum DeviceWait {
     static let enumerateEvery: UInt64 = 500_000_000
 
     /// Waits up to `timeout`; gives up within about 100 ms of `interrupted` becoming true, with
-    /// the match's current result (why it is not there).
+    /// the last lookup's result (why it is not there: enumerating again would only delay the
+    /// exit a Ctrl-C asked for).
     public static func forMatch(subsystem: String, properties: [String: String], timeout: SoakDuration,
                                 interrupted: () -> Bool = { false }) -> Result<String, UdevMatchError> {
         func lookup() -> Result<String, UdevMatchError> {
@@ -74,10 +75,12 @@ public enum DeviceWait {
         }
         // Monitor first, then enumerate: an add between the two is not missed.
         let monitor = UdevMonitor(subsystem: subsystem)
-        if case .success(let node) = lookup() { return .success(node) }
+        var last = lookup()
+        if case .success = last { return last }
         let deadline = MonotonicClock.read() &+ timeout.nanoseconds
         var enumeratedAt = MonotonicClock.read()
-        while !interrupted() {
+        while true {
+            if interrupted() { return last }
             let now = MonotonicClock.read()
             guard now < deadline else { break }
             let slice = min(deadline - now, interruptCheck)
@@ -91,7 +94,8 @@ public enum DeviceWait {
                 _ = sleep(SoakDuration(nanoseconds: slice), unless: interrupted)
             }
             enumeratedAt = MonotonicClock.read()
-            if case .success(let node) = lookup() { return .success(node) }
+            last = lookup()
+            if case .success = last { return last }
         }
         return lookup()
     }
