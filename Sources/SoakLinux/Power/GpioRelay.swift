@@ -178,10 +178,10 @@ public final class GpioLine {
     }
 
     /// The kernel descriptor of the request, for a PowerGuard.
-    var kernelFD: Int32? {
+    var kernelFD: FileDescriptor? {
         guard let request else { return nil }
         let fd = soak_gpio_request_fd(request)
-        return fd >= 0 ? fd : PowerGuard.linehandleFD()
+        return fd >= 0 ? FileDescriptor(rawValue: fd) : PowerGuard.linehandleFD()
     }
 }
 
