@@ -92,3 +92,5 @@ int soak_poll_ns(struct pollfd *fds, unsigned long nfds, uint64_t timeout_ns) {
 }
 
 int soak_set_timer_slack_ns(unsigned long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0); }
+
+int soak_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -2,7 +2,7 @@ import CPosix
 import Foundation
 import Glibc
 import SoakCore
-import SoakLinux
+@testable import SoakLinux
 import Testing
 
 /// The real tty layer on real pseudo-terminals: the pty starts in the kernel's cooked mode, as
@@ -53,6 +53,41 @@ struct TtyLinkTests {
         let io = buf.withUnsafeMutableBytes { link.read(into: $0) }
         guard case .hangup(let why) = io else { Issue.record("expected a hang-up, got \(io)"); return }
         #expect(!why.isEmpty)
+    }
+
+    /// A descriptor that is still open but not for this direction gives EBADF, as one closed
+    /// and reused behind the link's back would: the tester is broken, not the board, so the
+    /// link must say `.failed` (an infrastructure error), never `.hangup` (which recovers the
+    /// board). The same pty reopened write-only (root may open an exclusive tty) replaces the
+    /// link's descriptor through dup2: atomic, so no other test's descriptor takes the number.
+    @Test func aDescriptorBrokenBehindTheLinksBackIsAFailureNotAHangup() throws {
+        let pty = try PseudoTerminal()
+        let link = try TtyLink(path: pty.slavePath)
+        defer { link.close() }
+        let fd = try #require(link.device?.fd)
+        let ttyOptions: FileDescriptor.OpenOptions = [.noControllingTerminal, .nonBlocking, .closeOnExec]
+
+        let writeOnly = try FileDescriptor.open(pty.slavePath, .writeOnly, options: ttyOptions)
+        try writeOnly.duplicate(as: fd)
+        writeOnly.close()
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let read = buffer.withUnsafeMutableBytes { link.read(into: $0) }
+        #expect(read == .failed("read failed: Bad file descriptor (EBADF)"))
+
+        let readOnly = try FileDescriptor.open(pty.slavePath, .readOnly, options: ttyOptions)
+        try readOnly.duplicate(as: fd)
+        readOnly.close()
+        let write = buffer.withUnsafeBytes { link.write($0) }
+        #expect(write == .failed("write failed: Bad file descriptor (EBADF)"))
+    }
+
+    @Test func onlyErrnosThatMeanTheDeviceLeftAreHangups() {
+        for e in [Errno.ioError, .noSuchDevice, .noSuchAddressOrDevice] {
+            guard case .hangup = TtyLink.kind(of: e, "read failed") else { Issue.record("\(e) is a hang-up"); continue }
+        }
+        for e in [Errno.badFileDescriptor, .badAddress, .invalidArgument, .noMemory, .notATerminal] {
+            guard case .failed = TtyLink.kind(of: e, "read failed") else { Issue.record("\(e) is not a hang-up"); continue }
+        }
     }
 
     @Test func openingAMissingDeviceNamesItAfterTheTimeout() throws {

@@ -43,6 +43,24 @@ struct UdevMonitorTests {
         #expect(e.text.contains("ID_SERIAL_SHORT=no-such-adapter"))
     }
 
+    /// Ctrl-C during a power-on wait for a UART adapter that never comes back: the wait gives
+    /// up at once, not at the end of its boot timeout.
+    @Test func aWaitForAMatchThatNeverComesEndsSoonAfterAnInterrupt() {
+        let flag = InterruptFlag()
+        // Its own thread, as a signal handler is: Dispatch's pool is busy with the parallel tests.
+        Thread.detachNewThread { usleep(300_000); flag.set() }
+        let start = MonotonicClock.read()
+        let r = DeviceLocator.wait(.match(["ID_SERIAL_SHORT": "no-such-adapter"]), timeout: .seconds(60),
+                                   interrupted: { flag.isSet })
+        let end = MonotonicClock.read()
+        let waited = Double(end - start) / 1e9
+        let afterInterrupt = Double(end &- flag.setAt) / 1e9
+        guard case .failure(let e) = r else { Issue.record("found \(r)"); return }
+        #expect(e.text.contains("ID_SERIAL_SHORT=no-such-adapter"))
+        #expect(waited >= 0.25 && waited < 1, "returned after \(waited) s, \(afterInterrupt) s after the interrupt")
+        #expect(afterInterrupt < 0.5, "returned \(afterInterrupt) s after the interrupt")
+    }
+
     static let canAllocateVT = getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/tty0")
         && FileManager.default.fileExists(atPath: "/usr/bin/python3")
 
@@ -70,4 +88,14 @@ struct UdevMonitorTests {
         let waited = Double(MonotonicClock.read() - start) / 1e9
         #expect(waited >= 0.4, "it was not there before: found after \(waited) s")
     }
+}
+
+/// A SIGINT flag as the command line keeps one: set from another thread.
+private final class InterruptFlag: Sendable {
+    private let lock = NSLock()
+    nonisolated(unsafe) private var value = false
+    nonisolated(unsafe) private var when: UInt64 = 0
+    func set() { lock.withLock { value = true; when = MonotonicClock.read() } }
+    var setAt: UInt64 { lock.withLock { when } }
+    var isSet: Bool { lock.withLock { value } }
 }

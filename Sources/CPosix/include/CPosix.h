@@ -25,6 +25,9 @@ int soak_pty_open(char *slave_path, size_t path_len);
 /** Gives the pty slave the kernel's default (cooked) termios, as a freshly probed tty driver has. */
 int soak_tty_make_cooked(int fd);
 
+/** pipe2(fds, O_CLOEXEC): close-on-exec from the start, so no concurrent spawn inherits it. */
+int soak_pipe_cloexec(int fds[2]);
+
 /** prctl(PR_SET_TIMERSLACK): how late the kernel may wake this thread to batch timers (default 50 us). */
 int soak_set_timer_slack_ns(unsigned long ns);
 /** ppoll(2) with a timeout in nanoseconds (poll(2) only has milliseconds); EINTR returns 0. */

@@ -3,14 +3,13 @@ import Glibc
 /// The names in a directory, without "." and ".." (opendir/readdir).
 func directoryEntries(_ path: String) throws(GpioError) -> [String] {
     guard let dir = opendir(path) else {
-        let e = errno
-        throw GpioError("cannot list \(path): \(describeErrno(e))")
+        throw GpioError("cannot list \(path): \(Errno.current)")
     }
     defer { closedir(dir) }
     var names: [String] = []
     while let entry = readdir(dir) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
         if name != "." && name != ".." { names.append(name) }
     }
@@ -27,15 +26,13 @@ func readLink(_ path: String) -> String? {
 
 /// A small text file (sysfs, procfs) read whole, or nil. Reads until EOF: their sizes lie.
 public func readText(_ path: String, limit: Int = 65_536) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
+    guard let fd = try? FileDescriptor.open(path, .readOnly, options: .closeOnExec) else { return nil }
+    defer { fd.close() }
     var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
+    defer { chunk.deallocate() }
     while bytes.count < limit {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
+        guard let n = try? fd.read(into: chunk), n > 0 else { break }
         bytes.append(contentsOf: chunk[0..<n])
     }
     return String(decoding: bytes, as: UTF8.self)

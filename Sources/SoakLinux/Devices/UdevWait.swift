@@ -1,4 +1,3 @@
-import CPosix
 import CUdev
 import Glibc
 import SoakCore
@@ -18,7 +17,7 @@ public struct Uevent: Sendable, Equatable {
 public final class UdevMonitor {
     private let udev: OpaquePointer
     private let monitor: OpaquePointer
-    private let fd: Int32
+    private let fd: FileDescriptor
 
     public init?(subsystem: String) {
         guard let u = udev_new() else { return nil }
@@ -31,7 +30,7 @@ public final class UdevMonitor {
         }
         udev = u
         monitor = m
-        fd = udev_monitor_get_fd(m)
+        fd = FileDescriptor(rawValue: udev_monitor_get_fd(m))
     }
 
     deinit {
@@ -46,8 +45,7 @@ public final class UdevMonitor {
         while true {
             let now = MonotonicClock.read()
             guard now < deadline else { return nil }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard soak_poll_ns(&p, 1, deadline - now) > 0 else { continue }
+            guard let events = try? fd.poll(for: .readable, timeout: deadline - now), !events.isEmpty else { continue }
             guard let device = udev_monitor_receive_device(monitor) else { continue }
             defer { udev_device_unref(device) }
             return Uevent(action: udev_device_get_action(device).map { String(cString: $0) } ?? "",
@@ -61,26 +59,45 @@ public final class UdevMonitor {
 /// Waits for a device to be there after power returns: by udev properties (enumerate, then
 /// watch add events, so a port that re-enumerates under a new name is found), or by path.
 public enum DeviceWait {
-    public static func forMatch(subsystem: String, properties: [String: String], timeout: SoakDuration) -> Result<String, UdevMatchError> {
+    /// How long one look at the monitor may take: the longest a SIGINT waits to be noticed.
+    static let interruptCheck: UInt64 = 100_000_000
+    /// How often the devices are enumerated again while nothing arrives: an event can be lost
+    /// when the monitor's socket overflows.
+    static let enumerateEvery: UInt64 = 500_000_000
+
+    /// Waits up to `timeout`; gives up within about 100 ms of `interrupted` becoming true, with
+    /// the last lookup's result (why it is not there: enumerating again would only delay the
+    /// exit a Ctrl-C asked for).
+    public static func forMatch(subsystem: String, properties: [String: String], timeout: SoakDuration,
+                                interrupted: () -> Bool = { false }) -> Result<String, UdevMatchError> {
+        func lookup() -> Result<String, UdevMatchError> {
+            UdevMatch.uniqueDevnode(subsystem: subsystem, properties: properties)
+        }
         // Monitor first, then enumerate: an add between the two is not missed.
         let monitor = UdevMonitor(subsystem: subsystem)
-        if case .success(let node) = UdevMatch.uniqueDevnode(subsystem: subsystem, properties: properties) { return .success(node) }
+        var last = lookup()
+        if case .success = last { return last }
         let deadline = MonotonicClock.read() &+ timeout.nanoseconds
-        while MonotonicClock.read() < deadline {
-            let left = deadline - MonotonicClock.read()
+        var enumeratedAt = MonotonicClock.read()
+        while true {
+            if interrupted() { return last }
+            let now = MonotonicClock.read()
+            guard now < deadline else { break }
+            let slice = min(deadline - now, interruptCheck)
             if let monitor {
-                guard let event = monitor.next(timeout: min(left, 500_000_000)) else {
-                    // Also enumerate now and then: an event can be lost when the socket overflows.
-                    if case .success(let node) = UdevMatch.uniqueDevnode(subsystem: subsystem, properties: properties) { return .success(node) }
+                if let event = monitor.next(timeout: slice) {
+                    guard event.action == "add" || event.action == "change" || event.action == "bind" else { continue }
+                } else if MonotonicClock.read() &- enumeratedAt < enumerateEvery {
                     continue
                 }
-                guard event.action == "add" || event.action == "change" || event.action == "bind" else { continue }
             } else {
-                usleep(100_000)
+                _ = sleep(SoakDuration(nanoseconds: slice), unless: interrupted)
             }
-            if case .success(let node) = UdevMatch.uniqueDevnode(subsystem: subsystem, properties: properties) { return .success(node) }
+            enumeratedAt = MonotonicClock.read()
+            last = lookup()
+            if case .success = last { return last }
         }
-        return UdevMatch.uniqueDevnode(subsystem: subsystem, properties: properties)
+        return lookup()
     }
 }
 
@@ -108,14 +125,15 @@ public enum DeviceLocator {
     public static func wait(_ spec: DeviceSpec, timeout: SoakDuration, subsystem: String = "tty",
                             interrupted: () -> Bool = { false }) -> Result<String, UdevMatchError> {
         if case .match(let properties) = spec {
-            return DeviceWait.forMatch(subsystem: subsystem, properties: properties, timeout: timeout)
+            return DeviceWait.forMatch(subsystem: subsystem, properties: properties, timeout: timeout,
+                                       interrupted: interrupted)
         }
         let deadline = MonotonicClock.read() &+ timeout.nanoseconds
         while true {
             let result = find(spec, subsystem: subsystem)
             if case .success = result { return result }
             if MonotonicClock.read() >= deadline || interrupted() { return result }
-            usleep(20_000)
+            _ = sleep(.milliseconds(20), unless: interrupted)
         }
     }
 

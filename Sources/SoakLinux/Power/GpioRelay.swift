@@ -74,8 +74,8 @@ final class GpioChip {
         }
         if let path {
             guard let chip = GpioChip(path: path) else {
-                let e = errno
-                throw GpioError("GPIO chip \(spec): cannot open \(path): \(describeErrno(e))\(Self.chipList())")
+                let e = Errno.current
+                throw GpioError("GPIO chip \(spec): cannot open \(path): \(e)\(Self.chipList())")
             }
             return chip
         }
@@ -85,8 +85,8 @@ final class GpioChip {
             throw GpioError("GPIO chip label '\(spec)' is not unique (\(matches.map(\.name).joined(separator: ", "))); name the chip by path instead")
         }
         guard let chip = GpioChip(path: first.path) else {
-            let e = errno
-            throw GpioError("GPIO chip \(spec): cannot open \(first.path): \(describeErrno(e))")
+            let e = Errno.current
+            throw GpioError("GPIO chip \(spec): cannot open \(first.path): \(e)")
         }
         return chip
     }
@@ -141,11 +141,11 @@ public final class GpioLine {
         let lineName = info.map { $0.name.isEmpty ? "" : " '\($0.name)'" } ?? ""
         label = "\(chip.info.name) [\(chip.info.label)] line \(offset)\(lineName)"
         guard let r = soak_gpio_request_line(chip.handle, offset, consumer, value == nil ? 1 : 0, activeLow ? 1 : 0, value == true ? 1 : 0) else {
-            let e = errno
-            if e == EBUSY, let info = chip.lineInfo(offset) {
+            let e = Errno.current
+            if e == .resourceBusy, let info = chip.lineInfo(offset) {
                 throw GpioError("\(label) is held by another process: \(GpioHolders.describe(consumer: info.consumer, chip: chip.info.name, offset: offset))")
             }
-            throw GpioError("cannot request \(label): \(describeErrno(e))")
+            throw GpioError("cannot request \(label): \(e)")
         }
         request = r
     }
@@ -155,8 +155,8 @@ public final class GpioLine {
     public func set(_ value: Bool) throws(GpioError) {
         guard let request else { throw GpioError("\(label) was released") }
         guard soak_gpio_request_set(request, value ? 1 : 0) == 0 else {
-            let e = errno
-            throw GpioError("cannot drive \(label) \(value ? "active" : "inactive"): \(describeErrno(e))")
+            let e = Errno.current
+            throw GpioError("cannot drive \(label) \(value ? "active" : "inactive"): \(e)")
         }
     }
 
@@ -164,8 +164,8 @@ public final class GpioLine {
         guard let request else { throw GpioError("\(label) was released") }
         let v = soak_gpio_request_get(request)
         guard v >= 0 else {
-            let e = errno
-            throw GpioError("cannot read \(label): \(describeErrno(e))")
+            let e = Errno.current
+            throw GpioError("cannot read \(label): \(e)")
         }
         return v == 1
     }
@@ -178,10 +178,10 @@ public final class GpioLine {
     }
 
     /// The kernel descriptor of the request, for a PowerGuard.
-    var kernelFD: Int32? {
+    var kernelFD: FileDescriptor? {
         guard let request else { return nil }
         let fd = soak_gpio_request_fd(request)
-        return fd >= 0 ? fd : PowerGuard.linehandleFD()
+        return fd >= 0 ? FileDescriptor(rawValue: fd) : PowerGuard.linehandleFD()
     }
 }
 

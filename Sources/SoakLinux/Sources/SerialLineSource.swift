@@ -1,14 +1,12 @@
-import CPosix
 import Foundation
 import Glibc
 import SoakCore
 
 /// The M7 debug UART: a serial port read line by line on its own thread.
 ///
-/// Opens `path` with open(2) O_RDONLY|O_NOCTTY|O_NONBLOCK|O_CLOEXEC, takes it exclusively
-/// (TIOCEXCL, as TtyLink does; root is not stopped by it), makes it raw 8N1 without flow
-/// control (soak_tty_make_raw_keep_input: what arrived before the open, a boot banner, is kept) and sets
-/// `baud` (soak_tty_set_baud). Then it polls (ppoll, 100 ms so `stop()` is prompt), reads,
+/// Opens `path` as a `TtyDevice`, read-only: exclusive (TIOCEXCL, as TtyLink does; root is not
+/// stopped by it), raw 8N1 without flow control, keeping what arrived before the open (a boot
+/// banner), at `baud`. Then it polls (ppoll, 100 ms so `stop()` is prompt), reads,
 /// stamps each read with MonotonicClock.read() right after read(2) returns, and splits lines
 /// with `LineSplitter` (each line carries the time of the read that brought its first byte).
 ///
@@ -83,29 +81,30 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
 
     private func run(_ t: ReaderThread, _ sink: LineSink) {
         var splitter = LineSplitter(source: .uart, maxLength: maxLineLength)
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        var fd: Int32 = -1
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+        defer { buffer.deallocate() }
+        var port: TtyDevice?
         var device = path
         var lostReported = false
         let deliver: (SourceLine) -> Void = { line in sink.line(line) }
         func notice(_ n: SourceNotice, at: UInt64) { sink.notice(.uart, n, at: at) }
         func hangUp(_ reason: String, at: UInt64) {
             if let line = splitter.flush() { deliver(line) }
-            closePort(fd)
-            fd = -1
+            port?.close()
+            port = nil
             notice(.lost("\(device): \(reason)"), at: at)
             lostReported = true
         }
         defer {
             if let line = splitter.flush() { deliver(line) }
-            closePort(fd)
+            port?.close()
         }
 
         while !t.isStopping {
-            if fd < 0 {
+            guard let open = port else {
                 switch openPort() {
                 case .success(let (opened, node)):
-                    fd = opened
+                    port = opened
                     device = node
                     splitter.reset()
                     lostReported = false
@@ -116,46 +115,45 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
                         lostReported = true
                     }
                     if !t.sleep(Self.reopenInterval) { return }
-                    continue
-                }
-            }
-
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = soak_poll_ns(&p, 1, 100_000_000)
-            if ready <= 0 { continue }
-            let revents = Int32(p.revents)
-            let hungUp = revents & (Int32(POLLHUP) | Int32(POLLERR) | Int32(POLLNVAL)) != 0
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            let at = MonotonicClock.read()
-            if n > 0 {
-                buffer.withUnsafeBytes {
-                    splitter.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: at, deliver)
                 }
                 continue
             }
-            if n == 0 {
-                hangUp("end of file (the device went away)", at: at)
+
+            let events = (try? open.fd.poll(for: .readable, timeout: 100_000_000)) ?? []
+            if events.isEmpty { continue }
+            let hungUp = !events.isDisjoint(with: [.hangup, .error, .invalid])
+            let n: Int
+            do {
+                n = try open.fd.read(into: buffer)
+            } catch {
+                let at = MonotonicClock.read()
+                if error == .wouldBlock {
+                    if hungUp {
+                        hangUp("hang-up (POLLHUP)", at: at)
+                        if !t.sleep(Self.reopenInterval) { return }
+                    }
+                    continue
+                }
+                // The UART is evidence, not the link: whatever the errno, reopen and keep listening.
+                hangUp("read failed: \(error)", at: at)
                 if !t.sleep(Self.reopenInterval) { return }
                 continue
             }
-            let e = errno
-            if e == EINTR || e == EAGAIN {
-                if hungUp {
-                    hangUp("hang-up (POLLHUP)", at: at)
-                    if !t.sleep(Self.reopenInterval) { return }
-                }
+            let at = MonotonicClock.read()
+            if n > 0 {
+                splitter.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: at, deliver)
                 continue
             }
-            hangUp("read failed: \(describeErrno(e))", at: at)
+            hangUp("end of file (the device went away)", at: at)
             if !t.sleep(Self.reopenInterval) { return }
         }
     }
 
     private struct OpenFailure: Error { var text: String }
 
-    /// The udev lookup (when matching), open(2), isatty, TIOCEXCL, raw mode, baud; the fd and
-    /// the node opened, or why not.
-    private func openPort() -> Result<(Int32, String), OpenFailure> {
+    /// The udev lookup (when matching), then the tty open sequence (read-only, input kept,
+    /// baud set); the port and the node opened, or why not.
+    private func openPort() -> Result<(TtyDevice, String), OpenFailure> {
         var path = self.path
         switch device {
         case .path(let p): path = p
@@ -165,30 +163,17 @@ public final class SerialLineSource: LineSource, @unchecked Sendable {
             case .failure(let why): return .failure(OpenFailure(text: why.text))
             }
         }
-        let fd = path.withCString { open($0, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else {
-            let e = errno
-            if e == ENOENT { return .failure(OpenFailure(text: "\(path) does not exist")) }
-            return .failure(OpenFailure(text: "cannot open \(path): \(describeErrno(e))"))
+        do {
+            return .success((try TtyDevice.open(path, .readOnly, keepingInput: true, baud: baud), path))
+        } catch {
+            switch error.step {
+            case .open where error.errno == .noSuchFileOrDirectory:
+                return .failure(OpenFailure(text: "\(path) does not exist"))
+            case .open:
+                return .failure(OpenFailure(text: "cannot open \(path): \(error.errno)"))
+            default:
+                return .failure(OpenFailure(text: "\(path): \(error.what): \(error.errno)"))
+            }
         }
-        func fail(_ what: String) -> Result<(Int32, String), OpenFailure> {
-            let e = errno
-            close(fd)
-            return .failure(OpenFailure(text: "\(path): \(what): \(describeErrno(e))"))
-        }
-        if isatty(fd) != 1 { return fail("not a tty") }
-        if soak_tty_set_exclusive(fd) != 0 { return fail("cannot take it exclusively (TIOCEXCL)") }
-        if soak_tty_make_raw_keep_input(fd) != 0 { return fail("cannot put it into raw mode") }
-        if baud <= 0 || soak_tty_set_baud(fd, UInt32(clamping: baud)) != 0 {
-            if baud <= 0 { errno = EINVAL }
-            return fail("cannot set \(baud) baud")
-        }
-        return .success((fd, path))
-    }
-
-    private func closePort(_ fd: Int32) {
-        guard fd >= 0 else { return }
-        _ = soak_tty_clear_exclusive(fd)
-        close(fd)
     }
 }

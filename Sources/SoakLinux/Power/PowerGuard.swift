@@ -9,48 +9,54 @@ import Glibc
 /// declared state through the kernel's own ioctl, then exits. A normal end dismisses it first.
 public final class PowerGuard {
     private let pid: pid_t
-    private var pipeWrite: Int32
+    /// nil once dismissed.
+    private var pipeWrite: FileDescriptor?
 
     /// Starts the guard for the line request `requestFD` (uAPI 1 or 2), to drive `value`
     /// (logical: the request's active-low applies) if we vanish.
-    public init(requestFD: Int32, uapi: Int, value: Bool) throws(GpioError) {
+    public init(requestFD: FileDescriptor, uapi: Int, value: Bool) throws(GpioError) {
         guard let exe = readLink("/proc/self/exe") else { throw GpioError("power guard: cannot find this program (/proc/self/exe)") }
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw GpioError("power guard: pipe: \(describeErrno(errno))") }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let pipe: (readEnd: FileDescriptor, writeEnd: FileDescriptor)
+        do { pipe = try FileDescriptor.pipe() } catch { throw GpioError("power guard: pipe: \(error)") }
+        defer { pipe.readEnd.close() }
         // Above the standard descriptors first, so the dup2 onto 3 and 4 never meets itself
         // (dup2 onto the same number would keep close-on-exec).
-        let request = fcntl(requestFD, F_DUPFD_CLOEXEC, 100)
-        let reader = fcntl(fds[0], F_DUPFD_CLOEXEC, 100)
-        close(fds[0])
-        defer { close(request); close(reader) }
+        let request: FileDescriptor, reader: FileDescriptor
+        do {
+            request = try requestFD.duplicate(atLeast: 100)
+            do { reader = try pipe.readEnd.duplicate(atLeast: 100) } catch { request.close(); throw error }
+        } catch {
+            pipe.writeEnd.close()
+            throw GpioError("power guard: cannot copy a descriptor: \(error)")
+        }
+        defer { request.close(); reader.close() }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, request, 3)
-        posix_spawn_file_actions_adddup2(&actions, reader, 4)
+        posix_spawn_file_actions_adddup2(&actions, request.rawValue, 3)
+        posix_spawn_file_actions_adddup2(&actions, reader.rawValue, 4)
         let args = [exe, "power-guard", "--uapi", "\(uapi)", "--value", value ? "1" : "0", "--parent", "\(getpid())"]
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var child: pid_t = 0
         let rc = posix_spawn(&child, exe, &actions, nil, &argv, environ)
         guard rc == 0 else {
-            close(fds[1])
-            throw GpioError("power guard: cannot start \(exe): \(describeErrno(rc))")
+            pipe.writeEnd.close()
+            throw GpioError("power guard: cannot start \(exe): \(Errno(rawValue: rc))")
         }
         pid = child
-        pipeWrite = fds[1]
+        pipeWrite = pipe.writeEnd
     }
 
     /// A normal end: the owner has left the line as declared and releases it itself.
     public func dismiss() {
-        guard pipeWrite >= 0 else { return }
-        var done: UInt8 = UInt8(ascii: "d")
-        _ = write(pipeWrite, &done, 1)
-        close(pipeWrite)
-        pipeWrite = -1
+        guard let pipeWrite else { return }
+        var done = UInt8(ascii: "d")
+        _ = try? withUnsafeBytes(of: &done) { (b) throws(Errno) in try pipeWrite.write(b) }
+        pipeWrite.close()
+        self.pipeWrite = nil
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = try? retryOnInterrupt { waitpid(pid, &status, 0) }
     }
 
     deinit { dismiss() }
@@ -63,19 +69,20 @@ public final class PowerGuard {
         signal(SIGTERM, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         var byte: UInt8 = 0
-        var n: Int
-        repeat { n = read(4, &byte, 1) } while n < 0 && errno == EINTR
+        let parentPipe = FileDescriptor(rawValue: 4)
+        let n = (try? withUnsafeMutableBytes(of: &byte) { (b) throws(Errno) in try parentPipe.read(into: b) }) ?? 0
         if n == 1 && byte == UInt8(ascii: "d") { return nil }
         let rc = soak_gpio_fd_set(3, Int32(uapi), value ? 1 : 0)
         let state = value ? "on" : "off"
-        if rc != 0 { return "rpmsg-soak (process \(parent)) ended without releasing the relay, and driving it \(state) failed: \(describeErrno(errno))" }
+        if rc != 0 { return "rpmsg-soak (process \(parent)) ended without releasing the relay, and driving it \(state) failed: \(Errno.current)" }
         return "rpmsg-soak (process \(parent)) ended without releasing the relay: the line is driven \(state), the declared state"
     }
 
     /// The kernel descriptor of this process's one libgpiod v1 line handle (libgpiod 1.x does
     /// not hand it out): the newest anon_inode:gpio-linehandle in /proc/self/fd.
-    static func linehandleFD() -> Int32? {
+    static func linehandleFD() -> FileDescriptor? {
         let fds = ((try? directoryEntries("/proc/self/fd")) ?? []).compactMap(Int32.init)
         return fds.filter { readLink("/proc/self/fd/\($0)") == "anon_inode:gpio-linehandle" }.max()
+            .map(FileDescriptor.init(rawValue:))
     }
 }

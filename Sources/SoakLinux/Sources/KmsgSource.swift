@@ -1,4 +1,3 @@
-import CPosix
 import Foundation
 import Glibc
 import SoakCore
@@ -204,21 +203,21 @@ public final class KmsgSource: LineSource, @unchecked Sendable {
     }
 
     private func run(_ t: ReaderThread, _ sink: LineSink) {
-        let fd = path.withCString { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else {
-            let e = errno
-            let text = Self.failureText(path: path, errno: e)
-            sink.notice(.kernel, e == EACCES || e == EPERM ? .permissionDenied(text) : .lost(text),
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking, .closeOnExec])
+        } catch {
+            let text = Self.failureText(path: path, errno: error.rawValue)
+            sink.notice(.kernel, error == .permissionDenied || error == .notPermitted ? .permissionDenied(text) : .lost(text),
                         at: MonotonicClock.read())
             return
         }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR {
+        defer { fd.close() }
+        if let st = try? fd.status(), st.st_mode & S_IFMT == S_IFDIR {
             sink.notice(.kernel, .lost(Self.failureText(path: path, errno: EISDIR)), at: MonotonicClock.read())
             return
         }
-        if !fromStart { _ = lseek(fd, 0, SEEK_END) }
+        if !fromStart { _ = try? fd.seek(from: .end) }
         sink.notice(.kernel, .opened(path), at: MonotonicClock.read())
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 16)
@@ -226,11 +225,26 @@ public final class KmsgSource: LineSource, @unchecked Sendable {
         var sequence = KmsgSequence()
         var overwritten = false
         while !t.isStopping {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if soak_poll_ns(&p, 1, 100_000_000) <= 0 { continue }
+            guard let events = try? fd.poll(for: .readable, timeout: 100_000_000), !events.isEmpty else { continue }
             // Drain what is there (bounded, so a flood cannot keep stop() waiting).
             for _ in 0..<256 {
-                let n = read(fd, buffer.baseAddress, buffer.count)
+                let n: Int
+                do {
+                    n = try fd.read(into: buffer)
+                } catch {
+                    let at = MonotonicClock.read()
+                    if error == .wouldBlock { break }
+                    if error == .brokenPipe {
+                        overwritten = true
+                        if sequence.last == nil {
+                            sink.notice(.kernel, .overrun(missed: 0), at: at)
+                            overwritten = false
+                        }
+                        continue
+                    }
+                    sink.notice(.kernel, .lost(Self.failureText(path: path, errno: error.rawValue)), at: at)
+                    return
+                }
                 let at = MonotonicClock.read()
                 if n > 0 {
                     let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
@@ -246,23 +260,9 @@ public final class KmsgSource: LineSource, @unchecked Sendable {
                     sink.line(record.line(at: at))
                     continue
                 }
-                if n == 0 {  // not /dev/kmsg (a regular file at its end): wait
-                    if !t.sleep(100_000_000) { return }
-                    break
-                }
-                let e = errno
-                if e == EINTR { continue }
-                if e == EAGAIN { break }
-                if e == EPIPE {
-                    overwritten = true
-                    if sequence.last == nil {
-                        sink.notice(.kernel, .overrun(missed: 0), at: at)
-                        overwritten = false
-                    }
-                    continue
-                }
-                sink.notice(.kernel, .lost(Self.failureText(path: path, errno: e)), at: at)
-                return
+                // Not /dev/kmsg (a regular file at its end): wait.
+                if !t.sleep(100_000_000) { return }
+                break
             }
         }
     }
@@ -316,8 +316,9 @@ public final class KmsgFileSource: LineSource, @unchecked Sendable {
 
     private func run(_ t: ReaderThread, _ sink: LineSink) {
         var splitter = LineSplitter(source: .kernel)
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        var fd: Int32 = -1
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+        defer { buffer.deallocate() }
+        var fd: FileDescriptor?
         var identity: (dev: UInt64, ino: UInt64)?
         var firstOpen = true
         var missingReported = false
@@ -335,12 +336,11 @@ public final class KmsgFileSource: LineSource, @unchecked Sendable {
             }
         }
         func drain() {
+            guard let fd else { return }
             while !t.isStopping {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
+                guard let n = try? fd.read(into: buffer), n > 0 else { return }
                 let at = MonotonicClock.read()
-                buffer.withUnsafeBytes { splitter.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: at, deliver) }
+                splitter.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: at, deliver)
             }
         }
         func endOfFile() {
@@ -348,34 +348,36 @@ public final class KmsgFileSource: LineSource, @unchecked Sendable {
             lastWasRecord = false
         }
         defer {
-            if fd >= 0 { endOfFile(); close(fd) }
+            if let fd { endOfFile(); fd.close() }
         }
 
         while !t.isStopping {
-            if fd < 0 {
-                fd = path.withCString { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
-                if fd < 0 {
-                    let e = errno
-                    if e == EACCES || e == EPERM {
-                        sink.notice(.kernel, .permissionDenied(KmsgSource.failureText(path: path, errno: e)),
+            let file: FileDescriptor
+            if let fd {
+                file = fd
+            } else {
+                do {
+                    file = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking, .closeOnExec])
+                } catch {
+                    if error == .permissionDenied || error == .notPermitted {
+                        sink.notice(.kernel, .permissionDenied(KmsgSource.failureText(path: path, errno: error.rawValue)),
                                     at: MonotonicClock.read())
                         return
                     }
                     firstOpen = false  // it did not exist at start: when it comes, read it all
                     let now = MonotonicClock.read()
                     if !missingReported && now &- waitingSince >= missingNoticeAfter {
-                        let why = e == ENOENT ? "\(path) does not exist (yet); waiting for it"
-                                              : "cannot open \(path): \(describeErrno(e)); retrying"
+                        let why = error == .noSuchFileOrDirectory ? "\(path) does not exist (yet); waiting for it"
+                                              : "cannot open \(path): \(error); retrying"
                         sink.notice(.kernel, .lost(why), at: now)
                         missingReported = true
                     }
                     if !t.sleep(pollInterval) { return }
                     continue
                 }
-                var st = stat()
-                fstat(fd, &st)
-                identity = (UInt64(st.st_dev), UInt64(st.st_ino))
-                if firstOpen && !fromStart { _ = lseek(fd, 0, SEEK_END) }
+                fd = file
+                identity = (try? file.status()).map { (UInt64($0.st_dev), UInt64($0.st_ino)) }
+                if firstOpen && !fromStart { _ = try? file.seek(from: .end) }
                 firstOpen = false
                 missingReported = false
                 splitter.reset()
@@ -386,9 +388,8 @@ public final class KmsgFileSource: LineSource, @unchecked Sendable {
             drain()
 
             // Truncated: what we read is longer than the file now.
-            var st = stat()
-            if fstat(fd, &st) == 0, Int64(st.st_size) < Int64(lseek(fd, 0, SEEK_CUR)) {
-                _ = lseek(fd, 0, SEEK_SET)
+            if let st = try? file.status(), let position = try? file.seek(from: .current), Int64(st.st_size) < position {
+                _ = try? file.seek(from: .start)
                 splitter.reset()
                 lastWasRecord = false
                 sink.notice(.kernel, .opened(path), at: MonotonicClock.read())
@@ -399,8 +400,8 @@ public final class KmsgFileSource: LineSource, @unchecked Sendable {
             if stat(path, &now) == 0, let id = identity,
                UInt64(now.st_dev) != id.dev || UInt64(now.st_ino) != id.ino {
                 endOfFile()
-                close(fd)
-                fd = -1
+                file.close()
+                fd = nil
                 continue
             }
             if !t.sleep(pollInterval) { return }
