@@ -20,7 +20,7 @@ import Testing
     @Test func aLinkNamedByAGlobIsFoundWhenItAppearsLate() throws {
         let dir = Harness.tempDir()
         let board = "\(dir)/glob.yaml"
-        try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n".write(toFile: board, atomically: true, encoding: .utf8)
+        try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n\(Harness.quietKernel)".write(toFile: board, atomically: true, encoding: .utf8)
         // The echo device appears a second after the run starts (a driver probing late).
         let socat = try Harness.background("/bin/sh", ["-c", "sleep 1; exec /usr/bin/socat pty,raw,echo=0,link=\(dir)/ttyRPMSG31 exec:cat"])
         defer { Harness.stop(socat) }
@@ -37,7 +37,7 @@ import Testing
         defer { Harness.stop(a); Harness.stop(b) }
         #expect(Harness.waitForPath("\(dir)/ttyRPMSG30") && Harness.waitForPath("\(dir)/ttyRPMSG31"))
         let board = "\(dir)/glob.yaml"
-        try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n".write(toFile: board, atomically: true, encoding: .utf8)
+        try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n\(Harness.quietKernel)".write(toFile: board, atomically: true, encoding: .utf8)
         let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("2 devices match \(dir)/ttyRPMSG*: \(dir)/ttyRPMSG30, \(dir)/ttyRPMSG31; name one"), "\(r.stdout)")

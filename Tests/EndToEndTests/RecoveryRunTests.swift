@@ -1,25 +1,23 @@
 import Foundation
 import Testing
 
-/// Recover and soak on: the simulated M7 stops servicing its mailbox every 20 s on average; each
-/// time the kick failure ends the link, a power cycle brings it back, and the night's statistics
-/// come out of the timeline.
+/// Recover and soak on, through the binary and real ptys: the simulated M7 stops servicing its
+/// mailbox every few seconds; each time the kick failure ends the link, a step of the ladder
+/// brings it back. The statistics of a whole night are proven on virtual time
+/// (BoardSimulatorTests/VirtualNightTests); these runs prove the real devices do what it models.
 @Suite(.serialized) struct RecoveryRunTests {
-    @Test func threeMinutesWithKickTimeoutsRecoverByPowerCycleAndTheMtbfIntervalHoldsTheTruth() throws {
+    @Test func kickTimeoutsAreRecoveredByPowerCyclesAndEveryMessageIsAccountedFor() throws {
         let dir = Harness.tempDir()
-        let r = try Harness.run(["run", Harness.fixture("recovery.yaml"), "--board", Harness.fixture("sim-kick-20s.yaml"), "--out", dir])
+        let r = try Harness.run(["run", Harness.fixture("recovery.yaml"), "--board", Harness.fixture("sim-kick-3s.yaml"), "--out", dir])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let summary = try r.summary()
         let rel = try #require(summary["reliability"] as? [String: Any])
         let failures = try #require(rel["failures"] as? Int)
-        #expect(failures >= 5, "\(rel)")
+        #expect(failures >= 1, "\(rel)")
         #expect(rel["recoveries"] as? Int == failures, "every failure recovered")
         #expect((rel["recovered_by"] as? [String: Int])?["power-cycle"] == failures)
-        let lower = try #require(rel["mtbf_lower95"] as? Double)
-        let upper = try #require(rel["mtbf_upper95"] as? Double)
-        #expect(lower <= 20 && 20 <= upper, "MTBF 95% interval [\(lower), \(upper)] s")
         #expect((rel["time_to_failure_seconds"] as? [Double])?.count == failures)
-        #expect(rel["censored_last_cycle_seconds"] != nil)
+        #expect(rel["mtbf_lower95"] as? Double != nil)
 
         let totals = try r.totals()
         #expect(totals["lost"] == 0 && totals["corrupted"] == 0 && totals["duplicated"] == 0 && totals["out_of_order"] == 0, "\(totals)")
@@ -32,6 +30,9 @@ import Testing
         }
         let findings = try #require(summary["finding_counts"] as? [String: Int])
         #expect(findings["firmware-rebooted"] == nil, "our own power cycles are not reported as M7 reboots: \(findings)")
+        let events = try String(contentsOfFile: "\(r.runFolder ?? "")/events.jsonl", encoding: .utf8)
+        #expect(events.contains("\"type\":\"action\"") && events.contains("power off (sim): succeeded"),
+                "each hardware action of a step is on the timeline")
     }
 
     @Test func withoutPowerTheLadderGivesUpWithAnInfrastructureVerdict() throws {
@@ -39,7 +40,7 @@ import Testing
         let profile = "\(dir)/p.yaml"
         try String(contentsOfFile: Harness.fixture("recovery.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "ladder: [power-cycle]", with: "ladder: [reopen]\n  max_consecutive_failures: 2")
-            .replacingOccurrences(of: "duration: 3m", with: "duration: 30s")
+            .replacingOccurrences(of: "duration: 12s", with: "duration: 8s")
             .write(toFile: profile, atomically: true, encoding: .utf8)
         let board = "\(dir)/b.yaml"
         try "name: sim-kick\nlink: {device: sim}\nsimulator:\n  uart_baud: 0\n  faults:\n    - {kind: kick-halt, mtbf: 1s}\n"
@@ -53,14 +54,13 @@ import Testing
         #expect(rel["recovery_attempts"] as? Int == 2 && rel["recoveries"] as? Int == 0, "reopening does not clear a kick timeout")
     }
 
-    /// A 30-second run whose M7 halts every 4 s on average, with the three-step ladder.
+    /// A 10-second run whose M7 halts every 2 s on average, with the three-step ladder.
     private func remoteprocRun(startedBy: String, uart: String = "", maxFailures: Int = 3) throws -> (Harness.Result, String) {
         let dir = Harness.tempDir()
         let profile = "\(dir)/p.yaml"
         try String(contentsOfFile: Harness.fixture("recovery.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "ladder: [power-cycle]", with: "ladder: [reopen, remoteproc-restart, power-cycle]")
-            .replacingOccurrences(of: "duration: 3m", with: "duration: 30s")
-            .replacingOccurrences(of: "min_echoed: 1000", with: "min_echoed: 100")
+            .replacingOccurrences(of: "duration: 12s", with: "duration: 10s")
             .replacingOccurrences(of: "  off_time: 200ms", with: "  off_time: 200ms\n  max_consecutive_failures: \(maxFailures)")
             .write(toFile: profile, atomically: true, encoding: .utf8)
         let board = "\(dir)/b.yaml"
@@ -72,7 +72,7 @@ import Testing
           boot_time: 300ms
           m7_started_by: \(startedBy)
           faults:
-            - {kind: kick-halt, mtbf: 4s}
+            - {kind: kick-halt, mtbf: 2s}
         \(uart)
         """.write(toFile: board, atomically: true, encoding: .utf8)
         let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
@@ -86,7 +86,7 @@ import Testing
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let rel = try #require(try r.summary()["reliability"] as? [String: Any])
         let failures = try #require(rel["failures"] as? Int)
-        #expect(failures >= 2, "\(rel)")
+        #expect(failures >= 1, "\(rel)")
         // The restarted M7 may halt again before the probe is echoed (its next fault time is
         // seeded, the probe's time is the machine's): then the power cycle after it brings the
         // link back. Either way every failure is recovered, by one of the two.
@@ -105,7 +105,7 @@ import Testing
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let rel = try #require(try r.summary()["reliability"] as? [String: Any])
         let failures = try #require(rel["failures"] as? Int)
-        #expect(failures >= 2, "\(rel)")
+        #expect(failures >= 1, "\(rel)")
         #expect((rel["recovered_by"] as? [String: Int])?["power-cycle"] == failures, "\(rel)")
         #expect(logs.contains("not applicable: the M7 was started by the boot loader (remoteproc state 'attached')"), "the step says why it was skipped")
     }
