@@ -146,9 +146,9 @@ extension BoardConfig {
             }
             return nil
         case .powerCycle:
-            switch power?.kind {
+            switch power?.via {
             case nil, .none?: return "the board file has no power switch"
-            default: return nil
+            case .simulated?, .command?, .gpio?: return nil
             }
         }
     }

@@ -108,7 +108,7 @@ struct BoardPowerConfigTests {
             """, file: "b.yaml")
         let p = try #require(board.power)
         #expect(p.kind == .gpio)
-        #expect(p.gpio == GpioRelayConfig(chip: "30220000.gpio", line: "M7_POWER", activeLow: true))
+        #expect(p.via == .gpio(GpioRelayConfig(chip: "30220000.gpio", line: "M7_POWER", activeLow: true)))
         #expect(p.offTime == .seconds(3))
         #expect(p.settleTime == .milliseconds(500))
         #expect(p.onExit == .off)
@@ -117,7 +117,7 @@ struct BoardPowerConfigTests {
     @Test("gpio defaults: active high, board left on, the profile's off time")
     func gpioDefaults() throws {
         let board = try ConfigLoader.parseBoard(text: head + "power: {kind: gpio, chip: gpiochip2, line: 7}\n", file: "b.yaml")
-        #expect(board.power?.gpio == GpioRelayConfig(chip: "gpiochip2", line: "7", activeLow: false))
+        #expect(board.power?.via == .gpio(GpioRelayConfig(chip: "gpiochip2", line: "7", activeLow: false)))
         #expect(board.power?.onExit == .on)
         #expect(board.power?.offTime == nil)
     }
@@ -158,7 +158,7 @@ struct BoardTimelineCompatibilityTests {
         let board = try decoder.decode(BoardConfig.self, from: Data(json.utf8))
         #expect(board.power?.onExit == .on)
         #expect(board.uart?.readyTimeout == .seconds(30))
-        #expect(board.remoteproc == nil && board.link.match == nil)
+        #expect(board.remoteproc == nil && board.link.location == .simulated)
         #expect(board.simulator?.m7StartedByBootLoader == false)
         #expect(board.simulator?.faults.first?.kind == .kickHalt)
     }
@@ -167,7 +167,7 @@ struct BoardTimelineCompatibilityTests {
     func roundTrip() throws {
         var board = BoardConfig.builtInSimulator
         board.power?.onExit = .off
-        board.power?.gpio = GpioRelayConfig(chip: "relaychip", line: "POWER_RELAY", activeLow: true)
+        board.power?.via = .gpio(GpioRelayConfig(chip: "relaychip", line: "POWER_RELAY", activeLow: true))
         board.uart?.ready = "ready"
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -175,4 +175,5 @@ struct BoardTimelineCompatibilityTests {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         #expect(try decoder.decode(BoardConfig.self, from: encoder.encode(board)) == board)
     }
+
 }
