@@ -3,7 +3,7 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     public var name: String
     public var description: String?
     public var link: LinkConfig
-    /// Present when the link device is `sim`: how the built-in simulated board behaves.
+    /// Present when the link is simulated: how the built-in simulated board behaves.
     public var simulator: SimulatorConfig?
     /// The M7 debug UART, if watched.
     public var uart: UartConfig?
@@ -14,17 +14,17 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     /// The M7's remoteproc instance, for the remoteproc-restart recovery step.
     public var remoteproc: RemoteprocConfig?
 
-    public var isSimulated: Bool { link.device == LinkConfig.simulatorDevice }
+    public var isSimulated: Bool { link.location == .simulated }
 
     /// The board used when none is named: the simulated i.MX8M Plus.
     public static let builtInSimulator = BoardConfig(
         name: "sim", description: "built-in simulated i.MX8M Plus running the NXP string echo firmware",
-        link: LinkConfig(device: LinkConfig.simulatorDevice, setup: [], setupTimeout: .seconds(30)),
+        link: LinkConfig(location: .simulated, setup: [], setupTimeout: .seconds(30)),
         simulator: .default,
-        uart: UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200),
-        kernelLog: KernelLogConfig(source: .sim, path: nil),
-        power: PowerConfig(kind: .sim),
-        remoteproc: RemoteprocConfig(path: LinkConfig.simulatorDevice))
+        uart: UartConfig(location: .simulated, baud: 115_200),
+        kernelLog: .simulated,
+        power: PowerConfig(.simulated),
+        remoteproc: RemoteprocConfig(path: DeviceLocation.simulatedKeyword))
 
     public init(name: String, description: String? = nil, link: LinkConfig, simulator: SimulatorConfig? = nil,
                 uart: UartConfig? = nil, kernelLog: KernelLogConfig? = nil, power: PowerConfig? = nil,
@@ -40,11 +40,47 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     }
 }
 
+/// Where one of the board's devices is reached.
+public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
+    /// The built-in simulated board's (`sim` in a board file).
+    case simulated
+    /// A device on this machine, found by path, glob or udev properties.
+    case local(DeviceSpec)
+
+    /// The word a board file (and a timeline) uses for the simulated board's devices.
+    public static let simulatedKeyword = "sim"
+
+    /// From a board file's (or a timeline's) `device` and `match` keys. `sim` names the simulated
+    /// board even beside a match, as the UART wiring always read it.
+    public init(device: String?, match: [String: String]?) {
+        self = device == Self.simulatedKeyword ? .simulated : .local(DeviceSpec(device: device, match: match))
+    }
+
+    /// The `device` key as board files and timelines spell it: nil when udev properties find it.
+    public var device: String? {
+        switch self {
+        case .simulated: return Self.simulatedKeyword
+        case .local(.path(let p)), .local(.glob(let p)): return p
+        case .local(.match): return nil
+        }
+    }
+
+    /// The `match` key: the udev properties, when they find it.
+    public var match: [String: String]? {
+        if case .local(.match(let m)) = self { return m }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .simulated: return Self.simulatedKeyword
+        case .local(let spec): return spec.description
+        }
+    }
+}
+
 public struct UartConfig: Sendable, Codable, Equatable {
-    /// A tty path, or `sim` (the simulated board's UART), or nil when `match` finds it.
-    public var device: String?
-    /// udev properties the port must have (ID_SERIAL_SHORT, ID_USB_INTERFACE_NUM, ID_PATH, ...).
-    public var match: [String: String]?
+    public var location: DeviceLocation
     public var baud: Int
     /// A regular expression for the line the firmware prints when it is ready (its banner):
     /// after a power cycle or M7 restart, the probe waits for it.
@@ -52,9 +88,8 @@ public struct UartConfig: Sendable, Codable, Equatable {
     /// How long to wait for the ready line.
     public var readyTimeout: SoakDuration = .seconds(30)
 
-    public init(device: String?, match: [String: String]?, baud: Int, ready: String? = nil, readyTimeout: SoakDuration = .seconds(30)) {
-        self.device = device
-        self.match = match
+    public init(location: DeviceLocation, baud: Int, ready: String? = nil, readyTimeout: SoakDuration = .seconds(30)) {
+        self.location = location
         self.baud = baud
         self.ready = ready
         self.readyTimeout = readyTimeout
@@ -82,24 +117,43 @@ public enum DeviceSpec: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct KernelLogConfig: Sendable, Codable, Equatable {
+/// The kernel log to watch.
+public enum KernelLogConfig: Sendable, Codable, Equatable {
+    /// The `source` word of a board file (and a timeline).
     public enum Source: String, Sendable, Codable { case kmsg, file, sim, none }
-    public var source: Source
-    /// For `file`: the file to follow (one kmsg record or one plain line per line).
-    public var path: String?
+    /// This machine's /dev/kmsg.
+    case kmsg
+    /// A file to follow (one kmsg record or one plain line per line).
+    case file(path: String)
+    /// The simulated board's.
+    case simulated
+    /// None (`source: none`).
+    case unwatched
+
+    public var source: Source {
+        switch self {
+        case .kmsg: return .kmsg
+        case .file: return .file
+        case .simulated: return .sim
+        case .unwatched: return .none
+        }
+    }
 }
 
 public struct LinkConfig: Sendable, Codable, Equatable {
-    public static let simulatorDevice = "sim"
     /// A tty path such as `/dev/ttyRPMSG30`, a glob such as `/dev/ttyRPMSG*` (exactly one must
-    /// match), or `sim` for the built-in simulated board. Empty when `match` finds it.
-    public var device: String
-    /// udev properties the tty must have, instead of a path.
-    public var match: [String: String]? = nil
+    /// match) or udev properties, or the built-in simulated board.
+    public var location: DeviceLocation
     /// Shell commands run once before the link is opened (for example `modprobe imx_rpmsg_tty`).
     public var setup: [String]
     /// How long a setup command may take.
     public var setupTimeout: SoakDuration
+
+    public init(location: DeviceLocation, setup: [String] = [], setupTimeout: SoakDuration = .seconds(30)) {
+        self.location = location
+        self.setup = setup
+        self.setupTimeout = setupTimeout
+    }
 }
 
 public struct SimulatorConfig: Sendable, Codable, Equatable {
@@ -130,7 +184,19 @@ public struct SimulatorConfig: Sendable, Codable, Equatable {
 }
 
 public struct PowerConfig: Sendable, Codable, Equatable {
+    /// The `kind` word of a board file (and a timeline).
     public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, none }
+    /// What switches the power.
+    public enum Switch: Sendable, Equatable {
+        /// Nothing: declared so, rather than left out.
+        case none
+        /// The simulated board's power input.
+        case simulated
+        /// Shell commands (a USB relay, a PDU, uhubctl, labgrid-client power ...).
+        case command(CommandPowerConfig)
+        /// A relay on a GPIO line.
+        case gpio(GpioRelayConfig)
+    }
     /// The power state the board is left in when the tester stops, on every exit path it controls.
     public enum ExitState: String, Sendable, Codable, CaseIterable {
         case on, off
@@ -140,15 +206,7 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         /// Power on (true), off (false), or nothing to do (nil).
         public var powered: Bool? { self == .asIs ? nil : self == .on }
     }
-    public var kind: Kind
-    /// For `command`: shell commands (a USB relay, a PDU, uhubctl, labgrid-client power ...).
-    public var onCommand: String?
-    public var offCommand: String?
-    /// Optional: exits 0 when the board is powered.
-    public var statusCommand: String?
-    public var timeout: SoakDuration
-    /// For `gpio`: the relay line.
-    public var gpio: GpioRelayConfig?
+    public var via: Switch
     /// How long the power stays off in a cycle (the board's capacitors); nil: the profile's
     /// recovery.off_time.
     public var offTime: SoakDuration?
@@ -156,18 +214,37 @@ public struct PowerConfig: Sendable, Codable, Equatable {
     public var settleTime: SoakDuration?
     public var onExit: ExitState
 
-    public init(kind: Kind, onCommand: String? = nil, offCommand: String? = nil, statusCommand: String? = nil,
-                timeout: SoakDuration = .seconds(30), gpio: GpioRelayConfig? = nil, offTime: SoakDuration? = nil,
-                settleTime: SoakDuration? = nil, onExit: ExitState = .on) {
-        self.kind = kind
-        self.onCommand = onCommand
-        self.offCommand = offCommand
-        self.statusCommand = statusCommand
-        self.timeout = timeout
-        self.gpio = gpio
+    public var kind: Kind {
+        switch via {
+        case .none: return .none
+        case .simulated: return .sim
+        case .command: return .command
+        case .gpio: return .gpio
+        }
+    }
+
+    public init(_ via: Switch, offTime: SoakDuration? = nil, settleTime: SoakDuration? = nil, onExit: ExitState = .on) {
+        self.via = via
         self.offTime = offTime
         self.settleTime = settleTime
         self.onExit = onExit
+    }
+}
+
+/// Power switched by shell commands.
+public struct CommandPowerConfig: Sendable, Equatable {
+    public var on: String
+    public var off: String
+    /// Exits 0 when the board is powered; nil: the state cannot be asked.
+    public var status: String?
+    /// How long each command may take.
+    public var timeout: SoakDuration
+
+    public init(on: String, off: String, status: String? = nil, timeout: SoakDuration = .seconds(30)) {
+        self.on = on
+        self.off = off
+        self.status = status
+        self.timeout = timeout
     }
 }
 
@@ -206,30 +283,116 @@ public struct GpioRelayConfig: Sendable, Codable, Equatable {
 
 // Timelines keep the board file they ran with (run_start), and `rpmsg-soak report` must read
 // the timelines of earlier versions: keys added later decode to their defaults when absent.
+// The JSON stays flat, as the first versions wrote it (one object per block, a `kind` or
+// `source` word beside the keys of that kind), so old and new timelines read alike.
 
 extension PowerConfig {
+    private enum CodingKeys: String, CodingKey {
+        case kind, onCommand, offCommand, statusCommand, timeout, gpio, offTime, settleTime, onExit
+    }
+
+    /// Earlier versions wrote a timeout for every kind; only commands use it.
+    private static let defaultTimeout = SoakDuration.seconds(30)
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(kind: try c.decode(Kind.self, forKey: .kind),
-                  onCommand: try c.decodeIfPresent(String.self, forKey: .onCommand),
-                  offCommand: try c.decodeIfPresent(String.self, forKey: .offCommand),
-                  statusCommand: try c.decodeIfPresent(String.self, forKey: .statusCommand),
-                  timeout: try c.decodeIfPresent(SoakDuration.self, forKey: .timeout) ?? .seconds(30),
-                  gpio: try c.decodeIfPresent(GpioRelayConfig.self, forKey: .gpio),
-                  offTime: try c.decodeIfPresent(SoakDuration.self, forKey: .offTime),
+        let via: Switch
+        switch try c.decode(Kind.self, forKey: .kind) {
+        case .none: via = .none
+        case .sim: via = .simulated
+        case .gpio: via = .gpio(try c.decode(GpioRelayConfig.self, forKey: .gpio))
+        case .command:
+            via = .command(CommandPowerConfig(on: try c.decode(String.self, forKey: .onCommand),
+                                              off: try c.decode(String.self, forKey: .offCommand),
+                                              status: try c.decodeIfPresent(String.self, forKey: .statusCommand),
+                                              timeout: try c.decodeIfPresent(SoakDuration.self, forKey: .timeout) ?? Self.defaultTimeout))
+        }
+        self.init(via, offTime: try c.decodeIfPresent(SoakDuration.self, forKey: .offTime),
                   settleTime: try c.decodeIfPresent(SoakDuration.self, forKey: .settleTime),
                   onExit: try c.decodeIfPresent(ExitState.self, forKey: .onExit) ?? .on)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        var timeout = Self.defaultTimeout
+        switch via {
+        case .none, .simulated: break
+        case .command(let commands):
+            try c.encode(commands.on, forKey: .onCommand)
+            try c.encode(commands.off, forKey: .offCommand)
+            try c.encodeIfPresent(commands.status, forKey: .statusCommand)
+            timeout = commands.timeout
+        case .gpio(let relay):
+            try c.encode(relay, forKey: .gpio)
+        }
+        try c.encode(timeout, forKey: .timeout)
+        try c.encodeIfPresent(offTime, forKey: .offTime)
+        try c.encodeIfPresent(settleTime, forKey: .settleTime)
+        try c.encode(onExit, forKey: .onExit)
+    }
+}
+
+extension KernelLogConfig {
+    private enum CodingKeys: String, CodingKey { case source, path }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(Source.self, forKey: .source) {
+        case .kmsg: self = .kmsg
+        case .file: self = .file(path: try c.decode(String.self, forKey: .path))
+        case .sim: self = .simulated
+        case .none: self = .unwatched
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(source, forKey: .source)
+        if case .file(let path) = self { try c.encode(path, forKey: .path) }
+    }
+}
+
+extension LinkConfig {
+    private enum CodingKeys: String, CodingKey { case device, match, setup, setupTimeout }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(location: DeviceLocation(device: try c.decode(String.self, forKey: .device),
+                                           match: try c.decodeIfPresent([String: String].self, forKey: .match)),
+                  setup: try c.decode([String].self, forKey: .setup),
+                  setupTimeout: try c.decode(SoakDuration.self, forKey: .setupTimeout))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        // Earlier versions always wrote the device, empty when a udev match finds it.
+        try c.encode(location.device ?? "", forKey: .device)
+        try c.encodeIfPresent(location.match, forKey: .match)
+        try c.encode(setup, forKey: .setup)
+        try c.encode(setupTimeout, forKey: .setupTimeout)
     }
 }
 
 extension UartConfig {
+    private enum CodingKeys: String, CodingKey { case device, match, baud, ready, readyTimeout }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(device: try c.decodeIfPresent(String.self, forKey: .device),
-                  match: try c.decodeIfPresent([String: String].self, forKey: .match),
+        self.init(location: DeviceLocation(device: try c.decodeIfPresent(String.self, forKey: .device),
+                                           match: try c.decodeIfPresent([String: String].self, forKey: .match)),
                   baud: try c.decode(Int.self, forKey: .baud),
                   ready: try c.decodeIfPresent(String.self, forKey: .ready),
                   readyTimeout: try c.decodeIfPresent(SoakDuration.self, forKey: .readyTimeout) ?? .seconds(30))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(location.device, forKey: .device)
+        try c.encodeIfPresent(location.match, forKey: .match)
+        try c.encode(baud, forKey: .baud)
+        try c.encodeIfPresent(ready, forKey: .ready)
+        try c.encode(readyTimeout, forKey: .readyTimeout)
     }
 }
 

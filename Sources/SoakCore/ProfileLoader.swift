@@ -233,7 +233,7 @@ public enum ConfigLoader {
         var device = ""
         if let deviceNode = lm.optional("device") {
             device = try deviceNode.string()
-            if device != LinkConfig.simulatorDevice && !device.hasPrefix("/") {
+            if device != DeviceLocation.simulatedKeyword && !device.hasPrefix("/") {
                 throw deviceNode.error("expected an absolute device path such as /dev/ttyRPMSG30 (or a glob such as /dev/ttyRPMSG*), or 'sim', found '\(device)'")
             }
         }
@@ -243,11 +243,12 @@ public enum ConfigLoader {
         var setup: [String] = []
         if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
         let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
-        let link = LinkConfig(device: device, match: linkMatch, setup: setup, setupTimeout: setupTimeout)
+        let link = LinkConfig(location: DeviceLocation(device: device, match: linkMatch), setup: setup, setupTimeout: setupTimeout)
+        let simulated = link.location == .simulated
 
         var sim: SimulatorConfig?
         if let s = root.optional("simulator") {
-            guard device == LinkConfig.simulatorDevice else {
+            guard simulated else {
                 throw root.keyError("simulator", "only a board whose link.device is 'sim' takes simulator settings")
             }
             let sm = try s.mapping(allowed: ["uart_baud", "boot_time", "heartbeat", "faults", "tty_needs_modprobe", "m7_started_by"])
@@ -275,31 +276,34 @@ public enum ConfigLoader {
                 }
             }
             sim = cfg
-        } else if device == LinkConfig.simulatorDevice {
+        } else if simulated {
             sim = .default
         }
         var board = BoardConfig(name: name, description: try root.optional("description")?.string(), link: link, simulator: sim)
         if let u = root.optional("uart") {
             let um = try u.mapping(allowed: ["device", "match", "baud", "ready", "ready_timeout"])
-            var uart = UartConfig(device: nil, match: nil, baud: 115_200)
+            var uartDevice: String?
             if let d = um.optional("device") {
                 let dev = try d.string()
-                if dev == LinkConfig.simulatorDevice && device != LinkConfig.simulatorDevice {
+                if dev == DeviceLocation.simulatedKeyword && !simulated {
                     throw d.error("'sim' is the simulated board's UART; this board's link is not simulated")
                 }
-                if dev != LinkConfig.simulatorDevice && !dev.hasPrefix("/") {
+                if dev != DeviceLocation.simulatedKeyword && !dev.hasPrefix("/") {
                     throw d.error("expected an absolute path such as /dev/ttyUSB2 (or a glob such as /dev/serial/by-id/usb-FTDI*-if02-port0), or 'sim'")
                 }
-                uart.device = dev
+                uartDevice = dev
             }
-            if let mt = um.optional("match") { uart.match = try udevProperties(mt) }
+            let uartMatch = try um.optional("match").map { node throws(ConfigError) in try udevProperties(node) }
+            var ready: String?
             if let r = um.optional("ready") {
                 let pattern = try r.string()
                 if (try? NSRegularExpression(pattern: pattern)) == nil { throw r.error("the pattern does not compile as a regular expression") }
-                uart.ready = pattern
+                ready = pattern
             }
-            if let t = um.optional("ready_timeout") { uart.readyTimeout = try t.duration() }
-            if uart.device == nil && uart.match == nil { throw u.error("give the UART's device path or a udev match") }
+            let readyTimeout = try um.optional("ready_timeout")?.duration() ?? .seconds(30)
+            if uartDevice == nil && uartMatch == nil { throw u.error("give the UART's device path or a udev match") }
+            var uart = UartConfig(location: DeviceLocation(device: uartDevice, match: uartMatch), baud: 115_200,
+                                  ready: ready, readyTimeout: readyTimeout)
             if let b = um.optional("baud") {
                 let baud = try b.int(50...4_000_000, what: "a baud rate")
                 let standard = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600,
@@ -308,44 +312,49 @@ public enum ConfigLoader {
                 uart.baud = baud
             }
             board.uart = uart
-        } else if device == LinkConfig.simulatorDevice {
-            board.uart = UartConfig(device: LinkConfig.simulatorDevice, match: nil, baud: 115_200)
+        } else if simulated {
+            board.uart = UartConfig(location: .simulated, baud: 115_200)
         }
         if let k = root.optional("kernel_log") {
             let km = try k.mapping(allowed: ["source", "path"])
             let s = try km.required("source")
             guard let src = KernelLogConfig.Source(rawValue: try s.string()) else { throw s.error("expected kmsg, file, sim or none") }
-            var cfg = KernelLogConfig(source: src, path: try km.optional("path")?.string())
-            if src == .file && cfg.path == nil { throw k.error("source: file needs a path") }
-            if src == .sim && device != LinkConfig.simulatorDevice { throw s.error("'sim' is the simulated board's kernel log; this board's link is not simulated") }
-            if src != .file { cfg.path = nil }
-            board.kernelLog = cfg
+            let path = try km.optional("path")?.string()
+            switch src {
+            case .kmsg: board.kernelLog = .kmsg
+            case .file:
+                guard let path else { throw k.error("source: file needs a path") }
+                board.kernelLog = .file(path: path)
+            case .sim:
+                if !simulated { throw s.error("'sim' is the simulated board's kernel log; this board's link is not simulated") }
+                board.kernelLog = .simulated
+            case .none: board.kernelLog = .unwatched
+            }
         } else {
             // The local kernel log is the board's only when the tester runs on the board (an RPMsg tty
             // is local); on a lab host driving a USB echo device it would be the host's own.
-            let source: KernelLogConfig.Source = device == LinkConfig.simulatorDevice ? .sim : device.contains("ttyRPMSG") ? .kmsg : .none
-            board.kernelLog = KernelLogConfig(source: source, path: nil)
+            board.kernelLog = simulated ? .simulated : device.contains("ttyRPMSG") ? .kmsg : .unwatched
         }
         if let pw = root.optional("power") {
-            board.power = try parsePower(pw, simulated: device == LinkConfig.simulatorDevice)
-        } else if device == LinkConfig.simulatorDevice {
-            board.power = PowerConfig(kind: .sim)
+            board.power = try parsePower(pw, simulated: simulated)
+        } else if simulated {
+            board.power = PowerConfig(.simulated)
         }
         if let r = root.optional("remoteproc") {
             let rm = try r.mapping(allowed: ["path", "firmware", "timeout"])
             let pathNode = try rm.required("path")
             let path = try pathNode.string()
-            if path == LinkConfig.simulatorDevice && device != LinkConfig.simulatorDevice {
+            if path == DeviceLocation.simulatedKeyword && !simulated {
                 throw pathNode.error("'sim' is the simulated board's remoteproc; this board's link is not simulated")
             }
-            if path != LinkConfig.simulatorDevice && !path.hasPrefix("/") {
+            if path != DeviceLocation.simulatedKeyword && !path.hasPrefix("/") {
                 throw pathNode.error("expected a sysfs directory such as /sys/class/remoteproc/remoteproc0, found '\(path)'")
             }
             var cfg = RemoteprocConfig(path: path, firmware: try rm.optional("firmware")?.string())
             if let t = rm.optional("timeout") { cfg.timeout = try t.duration() }
             board.remoteproc = cfg
-        } else if device == LinkConfig.simulatorDevice {
-            board.remoteproc = RemoteprocConfig(path: LinkConfig.simulatorDevice)
+        } else if simulated {
+            board.remoteproc = RemoteprocConfig(path: DeviceLocation.simulatedKeyword)
         }
         return board
     }
@@ -364,16 +373,23 @@ public enum ConfigLoader {
         for key in foreign where pm.has(key) {
             throw pm.keyError(key, "'\(key)' does not apply to power kind '\(kind.rawValue)'")
         }
-        var cfg = PowerConfig(kind: kind, onCommand: try pm.optional("on")?.string(), offCommand: try pm.optional("off")?.string(),
-                              statusCommand: try pm.optional("status")?.string(),
-                              timeout: try pm.optional("timeout")?.duration() ?? .seconds(30))
-        if kind == .command && (cfg.onCommand == nil || cfg.offCommand == nil) { throw node.error("kind: command needs both on: and off: commands") }
-        if kind == .gpio {
+        let on = try pm.optional("on")?.string(), off = try pm.optional("off")?.string()
+        let status = try pm.optional("status")?.string()
+        // Every kind takes a timeout (earlier versions did), though only commands use it.
+        let timeout = try pm.optional("timeout")?.duration() ?? .seconds(30)
+        var cfg: PowerConfig
+        switch kind {
+        case .none: cfg = PowerConfig(.none)
+        case .sim: cfg = PowerConfig(.simulated)
+        case .command:
+            guard let on, let off else { throw node.error("kind: command needs both on: and off: commands") }
+            cfg = PowerConfig(.command(CommandPowerConfig(on: on, off: off, status: status, timeout: timeout)))
+        case .gpio:
             let chip = try pm.required("chip").string()
             let lineNode = try pm.required("line")
             let line = try lineNode.string()
             if line.isEmpty { throw lineNode.error("expected a line offset (0, 1, ...) or a line name such as POWER_RELAY") }
-            cfg.gpio = GpioRelayConfig(chip: chip, line: line, activeLow: try pm.optional("active_low")?.bool() ?? false)
+            cfg = PowerConfig(.gpio(GpioRelayConfig(chip: chip, line: line, activeLow: try pm.optional("active_low")?.bool() ?? false)))
         }
         if let v = pm.optional("off_time") { cfg.offTime = try v.duration() }
         if let v = pm.optional("settle_time") { cfg.settleTime = try v.duration(allowZero: true) }

@@ -137,9 +137,9 @@ extension BoardConfig {
             }
             return nil
         case .powerCycle:
-            switch power?.kind {
+            switch power?.via {
             case nil, .none?: return StepUnavailable.noPowerSwitch
-            default: return nil
+            case .simulated?, .command?, .gpio?: return nil
             }
         }
     }

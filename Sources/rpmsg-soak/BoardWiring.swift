@@ -13,16 +13,14 @@ extension SoakSession {
     /// (the board must be up to soak). The simulator's power input is wired when it starts.
     func makePower(note: (String) -> Void) throws -> PowerControl? {
         guard let p = plan.board.power else { return nil }
-        switch p.kind {
-        case .gpio:
-            guard let gpio = p.gpio else { return nil }
+        switch p.via {
+        case .gpio(let gpio):
             let relay = try GpioPowerSwitch(config: gpio, initial: true, guarding: p.onExit.powered)
             note("\(relay.name) requested and driven on; held until the run ends")
             return PowerControl(relay, onExit: p.onExit, knownOn: true)
-        case .command:
-            guard let on = p.onCommand, let off = p.offCommand else { return nil }
-            return PowerControl(CommandPowerSwitch(on: on, off: off, timeout: p.timeout), onExit: p.onExit)
-        case .sim, .none:
+        case .command(let commands):
+            return PowerControl(CommandPowerSwitch(on: commands.on, off: commands.off, timeout: commands.timeout), onExit: p.onExit)
+        case .simulated, .none:
             return nil
         }
     }
@@ -35,7 +33,14 @@ extension SoakSession {
         // The simulated board keeps its tty link, remoteproc folder and control FIFO in the run
         // folder; its setup commands find them through RPMSG_SOAK_SIM.
         let sim = board.isSimulated ? "\(folder)/sim" : nil
-        let opener = TtyLinkOpener(device: sim.map { DeviceSpec.path("\($0)/ttyRPMSG30") } ?? DeviceSpec(device: board.link.device, match: board.link.match))
+        let device: DeviceSpec
+        switch (sim, board.link.location) {
+        case (let sim?, _): device = .path("\(sim)/ttyRPMSG30")
+        case (nil, .local(let spec)): device = spec
+        // A simulated link without the simulator running has no tty; the path says so when it is not found.
+        case (nil, .simulated): device = .path(DeviceLocation.simulatedKeyword)
+        }
+        let opener = TtyLinkOpener(device: device)
         let core = board.remoteproc.map {
             RemoteprocCore(Remoteproc(path: sim.map { "\($0)/remoteproc" } ?? $0.path), firmware: $0.firmware, timeout: $0.timeout)
         }
@@ -64,27 +69,27 @@ extension SoakSession {
             timeline.emit(e)
         }
         if let uart = board.uart {
-            if uart.device == LinkConfig.simulatorDevice {
+            switch uart.location {
+            case .simulated:
                 sources.append(SerialLineSource(path: "\(folder)/sim/ttyM7UART", baud: uart.baud))
-            } else {
-                let spec = DeviceSpec(device: uart.device, match: uart.match)
-                if spec != .path(uart.device ?? ""), case .failure(let e) = DeviceLocator.find(spec) {
+            case .local(let spec):
+                if spec != .path(uart.location.device ?? ""), case .failure(let e) = DeviceLocator.find(spec) {
                     warn("the M7 UART is not there yet: \(e); it is looked for again while the soak runs")
                 }
                 // Looked up again at every reopen: an adapter that re-enumerates under another name is followed.
                 sources.append(SerialLineSource(device: spec, baud: uart.baud))
             }
         }
-        switch board.kernelLog?.source {
-        case .sim?: sources.append(KmsgFileSource(path: "\(folder)/sim/kmsg", fromStart: true))
+        switch board.kernelLog {
+        case .simulated?: sources.append(KmsgFileSource(path: "\(folder)/sim/kmsg", fromStart: true))
         case .kmsg?:
             if access("/dev/kmsg", R_OK) != 0 {
                 warn("cannot read /dev/kmsg (\(String(cString: strerror(errno)))): the kernel log is not watched; run as root, set kernel.dmesg_restrict=0, or set kernel_log: none in the board file")
             } else {
                 sources.append(KmsgSource())
             }
-        case .file?: if let p = board.kernelLog?.path { sources.append(KmsgFileSource(path: p, fromStart: false)) }
-        case .none?, nil: break
+        case .file(let p)?: sources.append(KmsgFileSource(path: p, fromStart: false))
+        case .unwatched?, nil: break
         }
         for source in sources { source.start(into: inbox) }
         let uartLog = LineLog(path: "\(folder)/uart.log", startMono: monoStart)

@@ -39,7 +39,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
-        if !plan.board.isSimulated, case .failure(let why) = DeviceLocator.find(DeviceSpec(device: plan.board.link.device, match: plan.board.link.match)) {
+        if case .local(let spec) = plan.board.link.location, case .failure(let why) = DeviceLocator.find(spec) {
             print("note: the link is not there on this machine now: \(why) (a setup command or the board may create it)")
         }
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
@@ -82,17 +82,21 @@ struct Plan {
             let burst = p.burst.map { ", bursts of \($0.count) every \($0.every)" } ?? ""
             lines.append("  \(p.name): \(p.duration), rate \(p.rate), size \(p.size), window \(p.window), \(p.payload.rawValue)\(burst)")
         }
-        lines.append("board \(board.name) (\(boardPath)): link \(DeviceSpec(device: board.link.device, match: board.link.match))")
+        lines.append("board \(board.name) (\(boardPath)): link \(board.link.location)")
         if let u = board.uart {
-            lines.append("  uart: \(DeviceSpec(device: u.device, match: u.match)) at \(u.baud) baud" + (u.ready.map { ", ready when a line matches /\($0)/ (within \(u.readyTimeout))" } ?? ""))
+            lines.append("  uart: \(u.location) at \(u.baud) baud" + (u.ready.map { ", ready when a line matches /\($0)/ (within \(u.readyTimeout))" } ?? ""))
         }
-        if let k = board.kernelLog { lines.append("  kernel log: \(k.source.rawValue)\(k.path.map { " \($0)" } ?? "")") }
+        if let k = board.kernelLog {
+            var path = ""
+            if case .file(let p) = k { path = " \(p)" }
+            lines.append("  kernel log: \(k.source.rawValue)\(path)")
+        }
         if let p = board.power {
             var what: String
-            switch p.kind {
-            case .gpio: what = "gpio relay, chip \(p.gpio?.chip ?? "?") line \(p.gpio?.line ?? "?")\(p.gpio?.activeLow == true ? " (active-low)" : "")"
-            case .command: what = "commands (on: \(p.onCommand ?? ""); off: \(p.offCommand ?? ""))"
-            case .sim: what = "the simulator's power input"
+            switch p.via {
+            case .gpio(let gpio): what = "gpio relay, chip \(gpio.chip) line \(gpio.line)\(gpio.activeLow ? " (active-low)" : "")"
+            case .command(let commands): what = "commands (on: \(commands.on); off: \(commands.off))"
+            case .simulated: what = "the simulator's power input"
             case .none: what = "none (a hang ends the run)"
             }
             if let t = p.offTime { what += ", off for \(t)" }

@@ -114,9 +114,8 @@ struct Power: ParsableCommand {
         if action == .status { return try status(p) }
 
         let control: PowerControl
-        switch p.kind {
-        case .gpio:
-            guard let gpio = p.gpio else { fail("\(board): power.kind gpio without chip and line", exit: 2) }
+        switch p.via {
+        case .gpio(let gpio):
             do {
                 // Requested straight into the first state the action wants: no glitch through the other.
                 control = PowerControl(try GpioPowerSwitch(config: gpio, initial: action == .on, guarding: p.onExit.powered), onExit: p.onExit,
@@ -124,8 +123,10 @@ struct Power: ParsableCommand {
             } catch {
                 fail("\(error)", exit: 3)
             }
-        default:
-            control = PowerControl(CommandPowerSwitch(on: p.onCommand ?? "", off: p.offCommand ?? "", timeout: p.timeout), onExit: p.onExit)
+        case .command(let commands):
+            control = PowerControl(CommandPowerSwitch(on: commands.on, off: commands.off, timeout: commands.timeout), onExit: p.onExit)
+        case .simulated, .none:
+            return  // ruled out above
         }
         let interrupted = { stopRequested.load(ordering: .relaxed) }
         do {
@@ -168,18 +169,21 @@ struct Power: ParsableCommand {
 
     private func status(_ p: PowerConfig) throws {
         let on: Bool
-        if p.kind == .gpio, let gpio = p.gpio {
+        switch p.via {
+        case .gpio(let gpio):
             do { on = try GpioPowerSwitch.status(config: gpio) } catch { fail("status: \(error)", exit: 3) }
-        } else {
-            guard let status = p.statusCommand else {
+        case .command(let commands):
+            guard let status = commands.status else {
                 fail("status: unknown: the board file's power block has no status command", exit: 2)
             }
             do {
-                try SetupCommands.run([status], timeout: p.timeout)
+                try SetupCommands.run([status], timeout: commands.timeout)
                 on = true
             } catch {
                 on = false
             }
+        case .simulated, .none:
+            return  // run() switches only gpio and command power
         }
         print(on ? "on" : "off")
         if !on { throw ExitCode(1) }

@@ -100,15 +100,15 @@ struct SoakSession {
         let link: TtyLink
         do {
             let path: String
-            if plan.board.isSimulated {
+            switch plan.board.link.location {
+            case .simulated:
                 if let e = simSetupError { throw e }
                 guard let p = simTty else {
                     throw LinkOpenError(device: "sim", reason: "the simulated board did not boot, or its RPMsg tty did not appear, within \(plan.profile.link.openTimeout) (with simulator.tty_needs_modprobe the board file's setup must load the driver)")
                 }
                 path = p
-            } else {
+            case .local(let spec):
                 try SetupCommands.run(plan.board.link.setup, timeout: plan.board.link.setupTimeout)
-                let spec = DeviceSpec(device: plan.board.link.device, match: plan.board.link.match)
                 let timeout = plan.profile.link.openTimeout
                 if case .failure = DeviceLocator.find(spec), timeout.nanoseconds > 0 {
                     FileHandle.standardError.write(Data("rpmsg-soak: \(spec) is not there yet; waiting up to \(timeout) (link.open_timeout)\n".utf8))

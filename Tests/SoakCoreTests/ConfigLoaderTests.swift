@@ -212,7 +212,7 @@ struct ConfigLoaderTests {
               setup_timeout: 10s
             """, file: "board.yaml")
         #expect(real.name == "bench")
-        #expect(real.link.device == "/dev/ttyRPMSG30")
+        #expect(real.link.location == .local(.path("/dev/ttyRPMSG30")))
         #expect(real.link.setup == ["modprobe imx_rpmsg_tty"])
         #expect(real.link.setupTimeout == .seconds(10))
         #expect(real.simulator == nil)
@@ -266,7 +266,7 @@ struct BoardDevicesConfigTests {
             uart: {device: /dev/ttyUSB2, ready: 'String Echo FreeRTOS', ready_timeout: 20s}
             remoteproc: {path: /sys/class/remoteproc/remoteproc0, firmware: m7.elf}
             """, file: "b.yaml")
-        #expect(DeviceSpec(device: board.link.device, match: board.link.match) == .match(["DEVPATH": "*rpmsg-virtual-tty-channel*"]))
+        #expect(board.link.location == .local(.match(["DEVPATH": "*rpmsg-virtual-tty-channel*"])))
         #expect(board.uart?.ready == "String Echo FreeRTOS" && board.uart?.readyTimeout == .seconds(20))
         #expect(board.remoteproc == RemoteprocConfig(path: "/sys/class/remoteproc/remoteproc0", firmware: "m7.elf"))
         #expect(DeviceSpec(device: "/dev/ttyRPMSG*", match: nil) == .glob("/dev/ttyRPMSG*"))
