@@ -39,7 +39,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
-        if case .local(let spec) = plan.board.link.location, case .failure(let why) = DeviceLocator.find(spec) {
+        if !plan.board.isSimulated, let why = BoardParts(board: plan.board).linkNotThereYet() {
             print("note: the link is not there on this machine now: \(why) (a setup command or the board may create it)")
         }
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
@@ -91,18 +91,7 @@ struct Plan {
             if case .file(let p) = k { path = " \(p)" }
             lines.append("  kernel log: \(k.source.rawValue)\(path)")
         }
-        if let p = board.power {
-            var what: String
-            switch p.via {
-            case .gpio(let gpio): what = "gpio relay, chip \(gpio.chip) line \(gpio.line)\(gpio.activeLow ? " (active-low)" : "")"
-            case .command(let commands): what = "commands (on: \(commands.on); off: \(commands.off))"
-            case .simulated: what = "the simulator's power input"
-            case .none: what = "none (a hang ends the run)"
-            }
-            if let t = p.offTime { what += ", off for \(t)" }
-            if let t = p.settleTime { what += ", settle \(t)" }
-            lines.append("  power: \(what), left \(p.onExit.rawValue) on exit")
-        }
+        if let p = board.power { lines.append("  power: \(p.summary)") }
         if let r = board.remoteproc { lines.append("  remoteproc: \(r.path)\(r.firmware.map { ", firmware \($0)" } ?? "")") }
         if let policy = profile.recovery {
             lines.append("recovery: " + policy.ladder.map(\.rawValue).joined(separator: " -> ")

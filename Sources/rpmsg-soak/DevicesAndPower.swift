@@ -106,27 +106,20 @@ struct Power: ParsableCommand {
         do { config = try ConfigLoader.loadBoard(path: board) } catch {
             fail("configuration error: \(error)", exit: 2)
         }
-        guard let p = config.power, p.kind == .command || p.kind == .gpio else {
+        guard let p = config.power, p.standsAlone else {
             let kind = config.power?.kind.rawValue ?? "not set"
             fail("\(board): power.kind is \(kind): nothing to switch from here (use kind: gpio or kind: command)", exit: 2)
         }
         let offDuration = offTime.flatMap { SoakDuration.parse($0, requireUnit: true) } ?? p.offTime ?? .seconds(2)
-        if action == .status { return try status(p) }
+        if action == .status { return try status(config) }
 
         let control: PowerControl
-        switch p.via {
-        case .gpio(let gpio):
-            do {
-                // Requested straight into the first state the action wants: no glitch through the other.
-                control = PowerControl(try GpioPowerSwitch(config: gpio, initial: action == .on, guarding: p.onExit.powered), onExit: p.onExit,
-                                       knownOn: action == .on)
-            } catch {
-                fail("\(error)", exit: 3)
-            }
-        case .command(let commands):
-            control = PowerControl(CommandPowerSwitch(on: commands.on, off: commands.off, timeout: commands.timeout), onExit: p.onExit)
-        case .simulated, .none:
-            return  // ruled out above
+        do {
+            // A relay is requested straight into the first state the action wants: no glitch through the other.
+            guard let c = try BoardParts(board: config).powerControl(initial: action == .on) else { return }
+            control = c
+        } catch {
+            fail("\(error)", exit: 3)
         }
         let interrupted = { stopRequested.load(ordering: .relaxed) }
         do {
@@ -167,23 +160,15 @@ struct Power: ParsableCommand {
         fflush(nil)
     }
 
-    private func status(_ p: PowerConfig) throws {
+    private func status(_ config: BoardConfig) throws {
         let on: Bool
-        switch p.via {
-        case .gpio(let gpio):
-            do { on = try GpioPowerSwitch.status(config: gpio) } catch { fail("status: \(error)", exit: 3) }
-        case .command(let commands):
-            guard let status = commands.status else {
+        do {
+            guard let known = try BoardParts(board: config).powerStatus() else {
                 fail("status: unknown: the board file's power block has no status command", exit: 2)
             }
-            do {
-                try SetupCommands.run([status], timeout: commands.timeout)
-                on = true
-            } catch {
-                on = false
-            }
-        case .simulated, .none:
-            return  // run() switches only gpio and command power
+            on = known
+        } catch {
+            fail("status: \(error)", exit: 3)
         }
         print(on ? "on" : "off")
         if !on { throw ExitCode(1) }

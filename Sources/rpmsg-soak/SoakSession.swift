@@ -66,8 +66,10 @@ struct SoakSession {
                 note(.warning, text)
             }
         }
+        let parts = BoardParts(board: plan.board, simulatorDirectory: "\(folder)/sim",
+                               interrupted: { stopRequested.load(ordering: .relaxed) })
         do {
-            power = try makePower(note: { note(.power, $0) })
+            power = try parts.powerControl(initial: true, note: { note(.power, $0) })
         } catch {
             endEarly(error)
             return
@@ -77,52 +79,34 @@ struct SoakSession {
         // banner before the first echo (a banner after it means the M7 rebooted).
         var simulator: SimulatedBoard?
         defer { simulator?.stop() }
-        var simTty: String?
-        var simSetupError: Error?
+        var setupError: Error?
         if plan.board.isSimulated {
             let sim = SimulatedBoard(options: .init(config: plan.board.simulator ?? .default, seed: plan.profile.seed,
-                                                    directory: "\(folder)/sim"))
+                                                    directory: parts.simulatorDirectory))
             sim.start()
             simulator = sim
-            if plan.board.power?.kind == .sim { power = PowerControl(sim, onExit: plan.board.power?.onExit ?? .on, knownOn: true) }
-            do {
-                // A simulated board's setup commands reach it through its control FIFO:
-                //   echo modprobe imx_rpmsg_tty > "$RPMSG_SOAK_SIM/control"
-                try SetupCommands.run(plan.board.link.setup, timeout: plan.board.link.setupTimeout,
-                                      environment: ["RPMSG_SOAK_SIM": "\(folder)/sim"])
-                simTty = sim.waitUntilBooted(timeout: plan.profile.link.openTimeout)
-            } catch {
-                simSetupError = error
-            }
+            power = (try? parts.powerControl(initial: true, simulated: sim)) ?? power
         }
-        let watch = startWatchers(folder: folder, monoStart: monoStart, timeline: timeline, wallStart: wallStart)
-        defer { for source in watch.sources { source.stop() } }
-        let link: TtyLink
         do {
-            let path: String
-            switch plan.board.link.location {
-            case .simulated:
-                if let e = simSetupError { throw e }
-                guard let p = simTty else {
-                    throw LinkOpenError(device: "sim", reason: "the simulated board did not boot, or its RPMsg tty did not appear, within \(plan.profile.link.openTimeout) (with simulator.tty_needs_modprobe the board file's setup must load the driver)")
-                }
-                path = p
-            case .local(let spec):
-                try SetupCommands.run(plan.board.link.setup, timeout: plan.board.link.setupTimeout)
-                let timeout = plan.profile.link.openTimeout
-                if case .failure = DeviceLocator.find(spec), timeout.nanoseconds > 0 {
-                    FileHandle.standardError.write(Data("rpmsg-soak: \(spec) is not there yet; waiting up to \(timeout) (link.open_timeout)\n".utf8))
-                }
-                switch DeviceLocator.wait(spec, timeout: timeout, interrupted: { stopRequested.load(ordering: .relaxed) }) {
-                case .success(let p): path = p
-                case .failure(let e):
-                    if case .path(let p) = spec { path = p }  // TtyLink.open says why it cannot be opened
-                    else { throw LinkOpenError(device: spec.description, reason: "\(e) within \(timeout) (link.open_timeout)") }
-                }
+            try parts.setup?()
+        } catch {
+            setupError = error
+        }
+        if let sim = simulator, setupError == nil, sim.waitUntilBooted(timeout: plan.profile.link.openTimeout) == nil {
+            setupError = LinkOpenError(device: "sim", reason: "the simulated board did not boot, or its RPMsg tty did not appear, within \(plan.profile.link.openTimeout) (with simulator.tty_needs_modprobe the board file's setup must load the driver)")
+        }
+        let watch = startWatchers(parts, folder: folder, monoStart: monoStart, timeline: timeline, wallStart: wallStart)
+        defer { for source in watch.sources { source.stop() } }
+        let link: Link
+        do {
+            if let setupError { throw setupError }
+            let timeout = plan.profile.link.openTimeout
+            if timeout.nanoseconds > 0, parts.linkNotThereYet() != nil {
+                FileHandle.standardError.write(Data("rpmsg-soak: \(parts.linkDevice) is not there yet; waiting up to \(timeout) (link.open_timeout)\n".utf8))
             }
-            link = try TtyLink.open(path: path, timeout: plan.profile.link.openTimeout)
-            var e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(path) (raw, exclusive)")
-            e.message = "opened \(path) (raw, exclusive)"
+            link = try parts.linkOpener.open(timeout: timeout, interrupted: parts.interrupted)
+            var e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(link.path) (raw, exclusive)")
+            e.message = "opened \(link.path) (raw, exclusive)"
             timeline.emit(e)
         } catch {
             endEarly(error)
@@ -139,7 +123,7 @@ struct SoakSession {
         do {
             runner = try SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: sink,
                                     runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
-                                    recovery: recoverySteps(power: power, folder: folder),
+                                    recovery: parts.recoverySteps(power: power),
                                     shouldStop: { stopRequested.load(ordering: .relaxed) })
         } catch {
             endEarly(error)

@@ -228,22 +228,7 @@ public enum ConfigLoader {
     public static func parseBoard(text: String, file: String) throws(ConfigError) -> BoardConfig {
         let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log", "power", "remoteproc"])
         let name = try root.required("name").string()
-        let linkNode = try root.required("link")
-        let lm = try linkNode.mapping(allowed: ["device", "match", "setup", "setup_timeout"])
-        var device = ""
-        if let deviceNode = lm.optional("device") {
-            device = try deviceNode.string()
-            if device != DeviceLocation.simulatedKeyword && !device.hasPrefix("/") {
-                throw deviceNode.error("expected an absolute device path such as /dev/ttyRPMSG30 (or a glob such as /dev/ttyRPMSG*), or 'sim', found '\(device)'")
-            }
-        }
-        let linkMatch = try lm.optional("match").map { node throws(ConfigError) in try udevProperties(node) }
-        if device.isEmpty && linkMatch == nil { throw linkNode.error("give the RPMsg tty's device path (or glob), or a udev match") }
-        if !device.isEmpty && linkMatch != nil { throw lm.keyError("match", "give either device or match, not both") }
-        var setup: [String] = []
-        if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
-        let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
-        let link = LinkConfig(location: DeviceLocation(device: device, match: linkMatch), setup: setup, setupTimeout: setupTimeout)
+        let link = try parseLink(try root.required("link"))
         let simulated = link.location == .simulated
 
         var sim: SimulatorConfig?
@@ -281,37 +266,7 @@ public enum ConfigLoader {
         }
         var board = BoardConfig(name: name, description: try root.optional("description")?.string(), link: link, simulator: sim)
         if let u = root.optional("uart") {
-            let um = try u.mapping(allowed: ["device", "match", "baud", "ready", "ready_timeout"])
-            var uartDevice: String?
-            if let d = um.optional("device") {
-                let dev = try d.string()
-                if dev == DeviceLocation.simulatedKeyword && !simulated {
-                    throw d.error("'sim' is the simulated board's UART; this board's link is not simulated")
-                }
-                if dev != DeviceLocation.simulatedKeyword && !dev.hasPrefix("/") {
-                    throw d.error("expected an absolute path such as /dev/ttyUSB2 (or a glob such as /dev/serial/by-id/usb-FTDI*-if02-port0), or 'sim'")
-                }
-                uartDevice = dev
-            }
-            let uartMatch = try um.optional("match").map { node throws(ConfigError) in try udevProperties(node) }
-            var ready: String?
-            if let r = um.optional("ready") {
-                let pattern = try r.string()
-                if (try? NSRegularExpression(pattern: pattern)) == nil { throw r.error("the pattern does not compile as a regular expression") }
-                ready = pattern
-            }
-            let readyTimeout = try um.optional("ready_timeout")?.duration() ?? .seconds(30)
-            if uartDevice == nil && uartMatch == nil { throw u.error("give the UART's device path or a udev match") }
-            var uart = UartConfig(location: DeviceLocation(device: uartDevice, match: uartMatch), baud: 115_200,
-                                  ready: ready, readyTimeout: readyTimeout)
-            if let b = um.optional("baud") {
-                let baud = try b.int(50...4_000_000, what: "a baud rate")
-                let standard = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600,
-                                1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000]
-                guard standard.contains(baud) else { throw b.error("\(baud) is not a standard baud rate") }
-                uart.baud = baud
-            }
-            board.uart = uart
+            board.uart = try parseUart(u, simulated: simulated)
         } else if simulated {
             board.uart = UartConfig(location: .simulated, baud: 115_200)
         }
@@ -333,7 +288,7 @@ public enum ConfigLoader {
         } else {
             // The local kernel log is the board's only when the tester runs on the board (an RPMsg tty
             // is local); on a lab host driving a USB echo device it would be the host's own.
-            board.kernelLog = simulated ? .simulated : device.contains("ttyRPMSG") ? .kmsg : .unwatched
+            board.kernelLog = simulated ? .simulated : link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
         }
         if let pw = root.optional("power") {
             board.power = try parsePower(pw, simulated: simulated)
@@ -357,49 +312,6 @@ public enum ConfigLoader {
             board.remoteproc = RemoteprocConfig(path: DeviceLocation.simulatedKeyword)
         }
         return board
-    }
-
-    static func parsePower(_ node: YAMLReader, simulated: Bool) throws(ConfigError) -> PowerConfig {
-        let pm = try node.mapping(allowed: ["kind", "on", "off", "status", "timeout", "chip", "line", "active_low",
-                                            "off_time", "settle_time", "on_exit"])
-        let k = try pm.required("kind")
-        guard let kind = PowerConfig.Kind(rawValue: try k.string()) else {
-            throw k.error("expected one of: \(PowerConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if kind == .sim && !simulated { throw k.error("'sim' power is the simulated board's; this board's link is not simulated") }
-        // Keys of another kind are mistakes (a gpio board with an on: command would never run it).
-        let commandKeys = ["on", "off", "status"], gpioKeys = ["chip", "line", "active_low"]
-        let foreign = kind == .command ? gpioKeys : kind == .gpio ? commandKeys : commandKeys + gpioKeys
-        for key in foreign where pm.has(key) {
-            throw pm.keyError(key, "'\(key)' does not apply to power kind '\(kind.rawValue)'")
-        }
-        let on = try pm.optional("on")?.string(), off = try pm.optional("off")?.string()
-        let status = try pm.optional("status")?.string()
-        // Every kind takes a timeout (earlier versions did), though only commands use it.
-        let timeout = try pm.optional("timeout")?.duration() ?? .seconds(30)
-        var cfg: PowerConfig
-        switch kind {
-        case .none: cfg = PowerConfig(.none)
-        case .sim: cfg = PowerConfig(.simulated)
-        case .command:
-            guard let on, let off else { throw node.error("kind: command needs both on: and off: commands") }
-            cfg = PowerConfig(.command(CommandPowerConfig(on: on, off: off, status: status, timeout: timeout)))
-        case .gpio:
-            let chip = try pm.required("chip").string()
-            let lineNode = try pm.required("line")
-            let line = try lineNode.string()
-            if line.isEmpty { throw lineNode.error("expected a line offset (0, 1, ...) or a line name such as POWER_RELAY") }
-            cfg = PowerConfig(.gpio(GpioRelayConfig(chip: chip, line: line, activeLow: try pm.optional("active_low")?.bool() ?? false)))
-        }
-        if let v = pm.optional("off_time") { cfg.offTime = try v.duration() }
-        if let v = pm.optional("settle_time") { cfg.settleTime = try v.duration(allowZero: true) }
-        if let v = pm.optional("on_exit") {
-            guard let state = PowerConfig.ExitState(rawValue: try v.string()) else {
-                throw v.error("expected one of: \(PowerConfig.ExitState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            cfg.onExit = state
-        }
-        return cfg
     }
 
     static func udevProperties(_ node: YAMLReader) throws(ConfigError) -> [String: String] {

@@ -1,0 +1,156 @@
+import Foundation
+import Glibc
+import SoakCore
+
+/// The one place that turns a board file into the parts a run uses: the power switch, the link
+/// opener, the UART and kernel-log sources, the M7's remote core and the recovery steps. `run`,
+/// `power`, `check` and `sim` all build their parts here, so a new kind of part (a power
+/// switch, a link transport, a UART reached another way) is its config case, its type, and
+/// one case in this file.
+public struct BoardParts {
+    public let board: BoardConfig
+    /// Where the simulated board keeps its devices (a run's `sim/` folder): its RPMsg tty, its
+    /// UART, its kernel log, its remoteproc folder and control FIFO. nil for a real board.
+    public let simulatorDirectory: String?
+    /// Set by SIGINT/SIGTERM: every wait of every part gives up when it is.
+    public let interrupted: @Sendable () -> Bool
+
+    public init(board: BoardConfig, simulatorDirectory: String? = nil, interrupted: @escaping @Sendable () -> Bool = { false }) {
+        self.board = board
+        self.simulatorDirectory = board.isSimulated ? simulatorDirectory : nil
+        self.interrupted = interrupted
+    }
+
+    // MARK: power
+
+    /// The board's power switch under a PowerControl, or nil when the board file has none.
+    /// A GPIO relay line is requested here and held until `finish()` releases it, driven to
+    /// `initial` from the first moment (no glitch through the other state), with a power guard
+    /// process keeping the declared exit state if this process dies. The simulated board's
+    /// power input is `simulated`, once the simulator runs.
+    /// - Parameter note: what was done to the hardware, for the timeline.
+    public func powerControl(initial: Bool, simulated: PowerSwitch? = nil, note: (String) -> Void = { _ in }) throws -> PowerControl? {
+        guard let p = board.power else { return nil }
+        switch p.via {
+        case .gpio(let gpio):
+            let relay = try GpioPowerSwitch(config: gpio, initial: initial, guarding: p.onExit.powered)
+            note("\(relay.name) requested and driven \(initial ? "on" : "off"); held until the run ends")
+            return PowerControl(relay, onExit: p.onExit, knownOn: initial)
+        case .command(let c):
+            return PowerControl(CommandPowerSwitch(on: c.on, off: c.off, timeout: c.timeout), onExit: p.onExit)
+        case .simulated:
+            return simulated.map { PowerControl($0, onExit: p.onExit, knownOn: true) }
+        case .none:
+            return nil
+        }
+    }
+
+    /// Whether the board is powered, as its switch can tell; nil when it cannot (no status
+    /// command, or a switch without a readback).
+    public func powerStatus() throws -> Bool? {
+        switch board.power?.via {
+        case .gpio(let gpio)?:
+            return try GpioPowerSwitch.status(config: gpio)
+        case .command(let c)?:
+            guard let status = c.status else { return nil }
+            do {
+                try SetupCommands.run([status], timeout: c.timeout)
+                return true
+            } catch {
+                return false
+            }
+        case .simulated?, .none?, nil:
+            return nil
+        }
+    }
+
+    // MARK: the link
+
+    /// Where the RPMsg tty is.
+    public var linkDevice: DeviceSpec {
+        switch board.link.location {
+        case .local(let spec): return spec
+        case .simulated:
+            // A simulated link without the simulator running has no tty; the path says so.
+            return .path(simulatorDirectory.map { "\($0)/ttyRPMSG30" } ?? DeviceLocation.simulatedKeyword)
+        }
+    }
+
+    /// How the run reaches its link, at the start and after every recovery step.
+    public var linkOpener: LinkOpener { TtyLinkOpener(device: linkDevice) }
+
+    /// Why the link is not there right now (for a notice before a wait), or nil.
+    public func linkNotThereYet() -> String? {
+        if case .failure(let e) = DeviceLocator.find(linkDevice) { return "\(e)" }
+        return nil
+    }
+
+    /// The board file's setup commands (`modprobe imx_rpmsg_tty`), run before the link opens and
+    /// after every power-on; nil when there are none. A simulated board's reach it through
+    /// `$RPMSG_SOAK_SIM/control`.
+    public var setup: (() throws -> Void)? {
+        let link = board.link
+        guard !link.setup.isEmpty else { return nil }
+        let environment = simulatorDirectory.map { ["RPMSG_SOAK_SIM": $0] } ?? [:]
+        return { try SetupCommands.run(link.setup, timeout: link.setupTimeout, environment: environment) }
+    }
+
+    // MARK: the UART and the kernel log
+
+    /// The readers of the M7 UART and the kernel log the board file names, not started.
+    /// - Parameter warn: what the user should know before the run (a UART not there yet, a
+    ///   kernel log that cannot be read).
+    public func lineSources(warn: (String) -> Void) -> [LineSource] {
+        var sources: [LineSource] = []
+        if let uart = board.uart {
+            switch uart.location {
+            case .simulated:
+                if let dir = simulatorDirectory { sources.append(SerialLineSource(path: "\(dir)/ttyM7UART", baud: uart.baud)) }
+            case .local(let spec):
+                if case .path = spec {} else if case .failure(let e) = DeviceLocator.find(spec) {
+                    warn("the M7 UART is not there yet: \(e); it is looked for again while the soak runs")
+                }
+                // Looked up again at every reopen: an adapter that re-enumerates under another name is followed.
+                sources.append(SerialLineSource(device: spec, baud: uart.baud))
+            }
+        }
+        switch board.kernelLog {
+        case .simulated?:
+            if let dir = simulatorDirectory { sources.append(KmsgFileSource(path: "\(dir)/kmsg", fromStart: true)) }
+        case .kmsg?:
+            if access("/dev/kmsg", R_OK) != 0 {
+                warn("cannot read /dev/kmsg (\(Errno.current.description)): the kernel log is not watched; run as root, set kernel.dmesg_restrict=0, or set kernel_log: none in the board file")
+            } else {
+                sources.append(KmsgSource())
+            }
+        case .file(let p)?: sources.append(KmsgFileSource(path: p, fromStart: false))
+        case .unwatched?, nil: break
+        }
+        return sources
+    }
+
+    /// The UART line that says the firmware is up, compiled (the loader checked it).
+    public var readyLine: NSRegularExpression? { board.uart?.ready.flatMap { try? NSRegularExpression(pattern: $0) } }
+
+    // MARK: the M7 and recovery
+
+    /// The M7 through remoteproc, when the board file names it.
+    public var remoteCore: RemoteCore? {
+        board.remoteproc.map {
+            let path = simulatorDirectory.map { "\($0)/remoteproc" } ?? $0.path
+            return RemoteprocCore(Remoteproc(path: path), firmware: $0.firmware, timeout: $0.timeout)
+        }
+    }
+
+    /// Every recovery step this board has parts for; the profile's ladder picks among them, and
+    /// a step whose part is missing says why it is skipped.
+    public func recoverySteps(power: PowerControl?) -> [RecoveryStep] {
+        let opener = linkOpener
+        return [
+            ReopenStep(opener: opener),
+            RemoteprocRestartStep(core: remoteCore, opener: opener),
+            PowerCycleStep(power: power, offTime: board.power?.offTime, settleTime: board.power?.settleTime,
+                           opener: opener, setup: setup),
+        ]
+    }
+}
