@@ -138,7 +138,7 @@ public final class SoakRunner {
                 return (.linkFailed, failure)
             }
             traffic.snapshotIfDue(now: now, verifier: &verifier, recorder: recorder)
-            switch traffic.send(now: now, link: link, verifier: &verifier, health: &health) {
+            switch traffic.send(now: now, clock: clock, link: link, verifier: &verifier, health: &health) {
             case .ok: break
             case .hangup(let why): return (.linkFailed, lostLink(why, now: now))
             case .failed(let why): return (.infrastructure, "\(link.path): \(why)")

@@ -98,7 +98,7 @@ struct TrafficLoop {
     }
 
     /// Sends everything that is due and fits in the window, until the link would block.
-    mutating func send(now start: UInt64, link: Link, verifier: inout EchoVerifier, health: inout LinkHealth) -> SendResult {
+    mutating func send(now start: UInt64, clock: SoakClock, link: Link, verifier: inout EchoVerifier, health: inout LinkHealth) -> SendResult {
         guard drainUntil == nil else { return .ok }
         var now = start
         let window = schedule.phase.window
@@ -117,10 +117,12 @@ struct TrafficLoop {
                 pendingOffset = 0
             }
             let (offset, length) = (pendingOffset, pendingLength)
+            // How long the write itself took: on the board the driver sleeps inside it.
+            let before = clock.now()
             let io = sendBuffer.withUnsafeBytes { link.write(UnsafeRawBufferPointer(rebasing: $0[offset..<length])) }
             switch io {
             case .done(let n, let at):
-                noteWrite(took: at &- Swift.min(now, at))
+                noteWrite(took: at &- Swift.min(before, at))
                 pendingOffset += n
                 if pendingOffset == pendingLength {
                     verifier.registerSent(length: pendingLength, at: at)
