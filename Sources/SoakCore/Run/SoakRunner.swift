@@ -178,6 +178,8 @@ public final class SoakRunner {
             },
             confirm: { [self] step, opened in
                 link = opened
+                // The banner of the board we just restarted may come until it has booted.
+                if step.restartsFirmware { watcher.expectReboot(until: clock.now() &+ policy.bootTimeout.nanoseconds) }
                 if step.restartsFirmware, let why = waitForReady() { return why }
                 if probe(timeout: policy.probeTimeout) { return nil }
                 return "the link opened but a probe was not echoed within \(policy.probeTimeout)"
