@@ -108,10 +108,10 @@ public final class SimulatedBoard: @unchecked Sendable {
     public func powerOn() { lock.withLock { wantPower = true } }
     public func powerOff() { lock.withLock { wantPower = false } }
 
-    /// Waits until the tty exists; returns its path, or nil after `timeout`.
-    public func waitUntilBooted(timeout: SoakDuration) -> String? {
+    /// Waits until the tty exists; returns its path, or nil after `timeout` or once `interrupted`.
+    public func waitUntilBooted(timeout: SoakDuration, interrupted: () -> Bool = { false }) -> String? {
         let deadline = clock.now() &+ timeout.nanoseconds
-        while clock.now() < deadline {
+        while clock.now() < deadline && !interrupted() {
             if let p = ttyPath { return p }
             usleep(5_000)
         }

@@ -92,7 +92,7 @@ struct SoakSession {
         } catch {
             setupError = error
         }
-        if let sim = simulator, setupError == nil, sim.waitUntilBooted(timeout: plan.profile.link.openTimeout) == nil {
+        if let sim = simulator, setupError == nil, sim.waitUntilBooted(timeout: plan.profile.link.openTimeout, interrupted: parts.interrupted) == nil {
             setupError = LinkOpenError(device: "sim", reason: "the simulated board did not boot, or its RPMsg tty did not appear, within \(plan.profile.link.openTimeout) (with simulator.tty_needs_modprobe the board file's setup must load the driver)")
         }
         let watch = startWatchers(parts, folder: folder, monoStart: monoStart, timeline: timeline, wallStart: wallStart)

@@ -18,7 +18,16 @@ public struct Remoteproc: Sendable {
     /// Why a restart is not possible, or nil when it is.
     public func unavailable() -> String? {
         guard let state = state() else {
-            return "cannot read \(path)/state: \(describeErrno(errno))"
+            // Ask again for the reason: readText keeps no errno.
+            let why: String
+            do {
+                let fd = try FileDescriptor.open("\(path)/state", .readOnly, options: .closeOnExec)
+                fd.close()
+                why = "it reads back nothing"
+            } catch {
+                why = error.description
+            }
+            return "cannot read \(path)/state: \(why)"
         }
         if state == "attached" {
             return "the M7 was started by the boot loader (remoteproc state 'attached'): Linux did not load its firmware and cannot restart it"
