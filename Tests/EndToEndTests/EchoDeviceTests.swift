@@ -21,10 +21,18 @@ import Testing
         let dir = Harness.tempDir()
         let board = "\(dir)/glob.yaml"
         try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n\(Harness.quietKernel)".write(toFile: board, atomically: true, encoding: .utf8)
-        // The echo device appears a second after the run starts (a driver probing late).
-        let socat = try Harness.background("/bin/sh", ["-c", "sleep 1; exec /usr/bin/socat pty,raw,echo=0,link=\(dir)/ttyRPMSG31 exec:cat"])
+        // The echo device appears after the run has looked for it and started waiting (a driver
+        // probing late). Made when the binary says it waits, not after a fixed second: the binary
+        // may wait for a free slot or start slowly on a busy machine, and would then find it at once.
+        let soak = try await Harness.start(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        defer { Harness.kill9(soak) }
+        let waiting = try await Harness.waitUntil(seconds: 30) {
+            ((try? String(contentsOfFile: soak.errPath, encoding: .utf8)) ?? "").contains("is not there yet") || !soak.process.isRunning
+        }
+        #expect(waiting)
+        let socat = try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(dir)/ttyRPMSG31", "exec:cat"])
         defer { Harness.stop(socat) }
-        let r = try await Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        let r = await Harness.finish(soak)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stderr.contains("\(dir)/ttyRPMSG* is not there yet; waiting up to"), "\(r.stderr)")
         #expect(try r.totals()["echoed"] == 150)

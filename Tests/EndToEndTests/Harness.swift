@@ -68,6 +68,8 @@ enum Harness {
         var errPath: String
         var processIdentifier: Int32 { process.processIdentifier }
         func terminate() { process.terminate() }
+        /// What the binary has printed so far.
+        var stdoutSoFar: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
     }
 
     /// At most this many binaries run at once. The suite runs on a 2-core machine and the soaks
@@ -161,6 +163,21 @@ enum Harness {
             try await Task.sleep(for: .milliseconds(20))
         }
         return condition()
+    }
+
+    /// The run folder a started soak announced, once its timeline holds `intervals` interval
+    /// snapshots: the run is then under way, however slowly the machine started it. Nil when
+    /// that did not happen within `seconds` or the binary ended first.
+    static func waitForIntervals(_ s: Started, _ intervals: Int, seconds: Double = 30) async throws -> String? {
+        var folder: String?
+        let seen = try await waitUntil(seconds: seconds) {
+            folder = Result(status: 0, stdout: s.stdoutSoFar, stderr: "").runFolder
+            guard let folder, let events = try? String(contentsOfFile: "\(folder)/events.jsonl", encoding: .utf8) else {
+                return !s.process.isRunning
+            }
+            return events.components(separatedBy: "\"type\":\"interval\"").count - 1 >= intervals || !s.process.isRunning
+        }
+        return seen && s.process.isRunning ? folder : nil
     }
 
     /// A board on a real tty. It does not watch this machine's kernel log (a real board's

@@ -13,7 +13,10 @@ import Testing
         #expect(try await Harness.waitForPath("\(simDir)/control"))
         let board = try Harness.writeBoard(device: "\(simDir)/ttyRPMSG30", in: dir)
         let soak = try await Harness.start(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
-        try await Task.sleep(for: .milliseconds(1000))
+        defer { Harness.kill9(soak) }
+        // The power cycle comes once the soak runs over the link (its first snapshot), not after
+        // a fixed second a slow start could use up.
+        try #require(try await Harness.waitForIntervals(soak, 1) != nil, "the soak did not get under way")
         try "power cycle 500ms\n".write(toFile: "\(simDir)/control", atomically: false, encoding: .utf8)
         let r = await Harness.finish(soak)
         #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")

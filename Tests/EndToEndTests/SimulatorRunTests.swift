@@ -52,7 +52,10 @@ import Testing
     @Test func aCrashMidRunLeavesATimelineThatReportTurnsIntoReports() async throws {
         let out = Harness.tempDir()
         let p = try await Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
-        try await Task.sleep(for: .milliseconds(2500))
+        defer { Harness.kill9(p) }
+        // Killed once two snapshots are on the timeline (about 2 s into the run), however long
+        // the binary took to start.
+        try #require(try await Harness.waitForIntervals(p, 2) != nil, "the run did not get under way")
         kill(p.processIdentifier, SIGKILL)  // no chance to write anything more
         let r = await Harness.finish(p)
         let folder = try #require(r.runFolder)
@@ -77,7 +80,9 @@ import Testing
     @Test func sigtermEndsTheRunWith130AndStillWritesReports() async throws {
         let out = Harness.tempDir()
         let p = try await Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
-        try await Task.sleep(for: .milliseconds(1500))
+        defer { Harness.kill9(p) }
+        // Mid-run: once the first snapshot is on the timeline, however long the binary took to start.
+        try #require(try await Harness.waitForIntervals(p, 1) != nil, "the run did not get under way")
         p.terminate()
         let r = await Harness.finish(p)
         #expect(r.status == 130, "\(r.stdout)\n\(r.stderr)")
