@@ -59,7 +59,7 @@ struct EchoFirmwareTests {
         """, file: "inline.yaml")
     }
 
-    @Test func theBoardEchoesThroughARealPtyWithTheUartCost() throws {
+    @Test func theBoardEchoesThroughARealPtyWithTheUartCost() async throws {
         let board = SimulatedBoard(config: SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(100)))
         board.start()
         defer { board.stop() }
@@ -69,7 +69,7 @@ struct EchoFirmwareTests {
         let sink = MemoryEventSink()
         let runner = try SoakRunner(profile: try Self.profile(), link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
-        let outcome = runner.run()
+        let outcome = try await offPool { runner.run() }
         #expect(outcome.end.reason == .completed)
         #expect(outcome.end.totals.sent == 60)
         #expect(outcome.end.totals.echoed == 60)
@@ -78,7 +78,7 @@ struct EchoFirmwareTests {
         #expect(runner.totalLatency.valueAtPercentile(50) > 5_000, "about 8.7 ms of UART print per 64-byte message")
     }
 
-    @Test func aHaltedM7IsAHang() throws {
+    @Test func aHaltedM7IsAHang() async throws {
         let board = SimulatedBoard(config: SimulatorConfig(uartBaud: 0, bootTime: .milliseconds(0)),
                                    faults: [HaltAfterMessages(after: 10)])
         board.start()
@@ -89,7 +89,7 @@ struct EchoFirmwareTests {
         let sink = MemoryEventSink()
         let runner = try SoakRunner(profile: try Self.profile(hang: "600ms"), link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
-        let outcome = runner.run()
+        let outcome = try await offPool { runner.run() }
         #expect(outcome.end.reason == .linkFailed)
         #expect(outcome.hangs == 1)
         #expect(outcome.end.totals.echoed == 10)
@@ -97,7 +97,7 @@ struct EchoFirmwareTests {
         #expect(sink.events.contains { $0.type == .hang })
     }
 
-    @Test func powerOffIsAHangupForTheTester() throws {
+    @Test func powerOffIsAHangupForTheTester() async throws {
         let board = SimulatedBoard(config: SimulatorConfig(uartBaud: 0, bootTime: .milliseconds(0)))
         board.start()
         let path = try #require(board.waitUntilBooted(timeout: .seconds(5)))
@@ -107,7 +107,7 @@ struct EchoFirmwareTests {
         let sink = MemoryEventSink()
         let runner = try SoakRunner(profile: try Self.profile(hang: "5s"), link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
-        let outcome = runner.run()
+        let outcome = try await offPool { runner.run() }
         #expect(outcome.linkLosses == 1)
         #expect(outcome.end.reason == .linkFailed)
         #expect(sink.events.contains { $0.type == .linkLost })
