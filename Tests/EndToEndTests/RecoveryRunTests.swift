@@ -5,7 +5,9 @@ import Testing
 /// mailbox every few seconds; each time the kick failure ends the link, a step of the ladder
 /// brings it back. The statistics of a whole night are proven on virtual time
 /// (BoardSimulatorTests/VirtualNightTests); these runs prove the real devices do what it models.
-@Suite(.serialized) struct RecoveryRunTests {
+/// Not serialized: six runs of 7-12 s one after another were the suite's longest path; how many
+/// binaries run at once is bounded for the whole suite by Harness.slots.
+@Suite struct RecoveryRunTests {
     @Test func kickTimeoutsAreRecoveredByPowerCyclesAndEveryMessageIsAccountedFor() async throws {
         let dir = Harness.tempDir()
         let r = try await Harness.run(["run", Harness.fixture("recovery.yaml"), "--board", Harness.fixture("sim-kick-3s.yaml"), "--out", dir])
