@@ -14,7 +14,8 @@ import Testing
         let r = try await Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let t = try r.totals()
-        #expect(t["sent"] == 150 && t["echoed"] == 150, "\(t)")
+        #expect(t["echoed"] == t["sent"], "\(t)")
+        #expect(Self.heldTheRate(t["sent"]), "\(t)")
     }
 
     @Test func aLinkNamedByAGlobIsFoundWhenItAppearsLate() async throws {
@@ -35,7 +36,9 @@ import Testing
         let r = await Harness.finish(soak)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stderr.contains("\(dir)/ttyRPMSG* is not there yet; waiting up to"), "\(r.stderr)")
-        #expect(try r.totals()["echoed"] == 150)
+        let t = try r.totals()
+        #expect(t["echoed"] == t["sent"], "\(t)")
+        #expect(Self.heldTheRate(t["sent"]), "\(t)")
     }
 
     @Test func aGlobMatchingTwoDevicesIsAnInfrastructureErrorNamingBoth() async throws {
@@ -51,6 +54,12 @@ import Testing
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("2 devices match \(dir)/ttyRPMSG*: \(dir)/ttyRPMSG30, \(dir)/ttyRPMSG31; name one"), "\(r.stdout)")
     }
+
+    /// fault.yaml has 150 messages due in its 3 s phase (50/s), the last at 2.98 s. A message is
+    /// sent only before the phase ends, so on a busy machine the last one or few (due in the
+    /// last 100 ms) can be left unsent: that is the tool working, not losing. Exactly 150 was
+    /// asserted before and failed once with 149 sent, 149 echoed, while the suite ran in parallel.
+    static func heldTheRate(_ sent: Int?) -> Bool { (145...150).contains(sent ?? 0) }
 
     /// What the tester must count for each way the echo misbehaves, and the criterion it fails.
     static let faults: [(fault: String, expect: [String: Int], failed: String)] = [
