@@ -3,7 +3,8 @@ import Testing
 
 /// The built binary against echo devices nobody in this project wrote: socat's pty with cat
 /// behind it, and a Python pty echo that misbehaves exactly once.
-@Suite(.serialized) struct EchoDeviceTests {
+/// Not serialized: how many binaries run at once is bounded for the whole suite by Harness.slots.
+@Suite struct EchoDeviceTests {
     @Test func socatEchoDevicePasses() async throws {
         let dir = Harness.tempDir()
         let device = "\(dir)/ttyECHO"

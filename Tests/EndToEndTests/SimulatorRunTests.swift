@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// The built binary against the built-in simulated board (a real pty behind it).
-@Suite(.serialized) struct SimulatorRunTests {
+/// Not serialized: how many binaries run at once is bounded for the whole suite by Harness.slots.
+@Suite struct SimulatorRunTests {
     @Test func shortSoakOnTheSimulatorPassesAndWritesEveryReport() async throws {
         let out = Harness.tempDir()
         let r = try await Harness.run(["run", Harness.fixture("short.yaml"), "--out", out])
