@@ -70,6 +70,15 @@ enum Harness {
         func terminate() { process.terminate() }
         /// What the binary has printed so far.
         var stdoutSoFar: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+        var stderrSoFar: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+        /// The run folder announced on the first line, once it is.
+        var runFolderSoFar: String? { Result(status: 0, stdout: stdoutSoFar, stderr: "").runFolder }
+        /// How many interval snapshots the run's timeline holds so far.
+        var intervalsSoFar: Int {
+            guard let folder = runFolderSoFar,
+                  let events = try? String(contentsOfFile: "\(folder)/events.jsonl", encoding: .utf8) else { return 0 }
+            return events.components(separatedBy: "\"type\":\"interval\"").count - 1
+        }
     }
 
     /// At most this many binaries run at once. The suite runs on a 2-core machine and the soaks
@@ -165,19 +174,32 @@ enum Harness {
         return condition()
     }
 
-    /// The run folder a started soak announced, once its timeline holds `intervals` interval
-    /// snapshots: the run is then under way, however slowly the machine started it. Nil when
-    /// that did not happen within `seconds` or the binary ended first.
-    static func waitForIntervals(_ s: Started, _ intervals: Int, seconds: Double = 30) async throws -> String? {
-        var folder: String?
-        let seen = try await waitUntil(seconds: seconds) {
-            folder = Result(status: 0, stdout: s.stdoutSoFar, stderr: "").runFolder
-            guard let folder, let events = try? String(contentsOfFile: "\(folder)/events.jsonl", encoding: .utf8) else {
-                return !s.process.isRunning
+    /// Waits on a thread of its own until `ready` holds, then does `action` there at once, and
+    /// gives its result; nil when `ready` did not hold within `seconds`. Not on the test pool:
+    /// CPU-heavy unit tests can hold both of its threads for seconds, and whatever must happen
+    /// while a run is still going (a kill, a power cycle, a device appearing) cannot wait that long.
+    static func when<T>(seconds: Double = 30, _ ready: @escaping @Sendable () -> Bool,
+                        then action: @escaping @Sendable () throws -> T?) async throws -> T? {
+        try await offPool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !ready() {
+                if Date() >= deadline { return nil }
+                usleep(10_000)
             }
-            return events.components(separatedBy: "\"type\":\"interval\"").count - 1 >= intervals || !s.process.isRunning
+            return try action()
         }
-        return seen && s.process.isRunning ? folder : nil
+    }
+
+    /// Does `action` once a started soak's timeline holds `intervals` interval snapshots: the run
+    /// is then under way, however slowly the machine started it. Gives the run folder, or nil
+    /// (and no action) when that did not happen within `seconds` or the binary ended first.
+    static func whenUnderWay(_ s: Started, intervals: Int, seconds: Double = 30,
+                             _ action: @escaping @Sendable () throws -> Void) async throws -> String? {
+        try await when(seconds: seconds, { !s.process.isRunning || s.intervalsSoFar >= intervals }) {
+            guard s.process.isRunning, let folder = s.runFolderSoFar else { return nil }
+            try action()
+            return folder
+        }
     }
 
     /// A board on a real tty. It does not watch this machine's kernel log (a real board's
@@ -258,4 +280,21 @@ actor AsyncSemaphore {
             waiters.removeFirst().resume()
         }
     }
+}
+
+/// Something handed to or from another thread while its owner waits: nothing else touches it
+/// meanwhile, which the compiler cannot see.
+struct Handed<T>: @unchecked Sendable {
+    let value: T
+}
+
+/// Runs a blocking body on a thread of its own and waits for it without holding a thread of the
+/// test pool. The thread starts at once, even when the pool is busy.
+func offPool<T>(_ body: @escaping () throws -> T) async throws -> T {
+    let work = Handed(value: body)
+    return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Handed<T>, Error>) in
+        Thread {
+            do { c.resume(returning: Handed(value: try work.value())) } catch { c.resume(throwing: error) }
+        }.start()
+    }.value
 }

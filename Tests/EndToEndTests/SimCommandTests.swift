@@ -16,8 +16,10 @@ import Testing
         defer { Harness.kill9(soak) }
         // The power cycle comes once the soak runs over the link (its first snapshot), not after
         // a fixed second a slow start could use up.
-        try #require(try await Harness.waitForIntervals(soak, 1) != nil, "the soak did not get under way")
-        try "power cycle 500ms\n".write(toFile: "\(simDir)/control", atomically: false, encoding: .utf8)
+        let cycled = try await Harness.whenUnderWay(soak, intervals: 1) {
+            try "power cycle 500ms\n".write(toFile: "\(simDir)/control", atomically: false, encoding: .utf8)
+        }
+        try #require(cycled != nil, "the soak did not get under way")
         let r = await Harness.finish(soak)
         #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
         let failures = try #require(try r.summary()["link_failures"] as? [[String: Any]])

@@ -55,9 +55,9 @@ import Testing
         let p = try await Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
         defer { Harness.kill9(p) }
         // Killed once two snapshots are on the timeline (about 2 s into the run), however long
-        // the binary took to start.
-        try #require(try await Harness.waitForIntervals(p, 2) != nil, "the run did not get under way")
-        kill(p.processIdentifier, SIGKILL)  // no chance to write anything more
+        // the binary took to start: no chance to write anything more.
+        let killed = try await Harness.whenUnderWay(p, intervals: 2) { _ = kill(p.processIdentifier, SIGKILL) }
+        try #require(killed != nil, "the run did not get under way")
         let r = await Harness.finish(p)
         let folder = try #require(r.runFolder)
         #expect(!FileManager.default.fileExists(atPath: "\(folder)/summary.json"))
@@ -83,8 +83,8 @@ import Testing
         let p = try await Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
         defer { Harness.kill9(p) }
         // Mid-run: once the first snapshot is on the timeline, however long the binary took to start.
-        try #require(try await Harness.waitForIntervals(p, 1) != nil, "the run did not get under way")
-        p.terminate()
+        let terminated = try await Harness.whenUnderWay(p, intervals: 1) { p.terminate() }
+        try #require(terminated != nil, "the run did not get under way")
         let r = await Harness.finish(p)
         #expect(r.status == 130, "\(r.stdout)\n\(r.stderr)")
         #expect(try r.summary()["verdict"] as? String == "interrupted")
