@@ -12,7 +12,7 @@ import Testing
     ]
 
     @Test(arguments: cases.map(\.fault))
-    func faultGivesItsDiagnosis(fault: String) throws {
+    func faultGivesItsDiagnosis(fault: String) async throws {
         let c = try #require(Self.cases.first { $0.fault == fault })
         let dir = Harness.tempDir()
         let board = "\(dir)/board.yaml"
@@ -25,7 +25,7 @@ import Testing
         \(c.extra)  faults:
             - {kind: \(fault), mtbf: 700ms, down: 5s}
         """.write(toFile: board, atomically: true, encoding: .utf8)
-        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir, "--seed", "3"])
+        let r = try await Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir, "--seed", "3"])
         #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
         let summary = try r.summary()
         let failures = try #require(summary["link_failures"] as? [[String: Any]])

@@ -3,45 +3,64 @@ import Testing
 
 /// The built binary against echo devices nobody in this project wrote: socat's pty with cat
 /// behind it, and a Python pty echo that misbehaves exactly once.
-@Suite(.serialized) struct EchoDeviceTests {
-    @Test func socatEchoDevicePasses() throws {
+/// Not serialized: how many binaries run at once is bounded for the whole suite by Harness.slots.
+@Suite struct EchoDeviceTests {
+    @Test func socatEchoDevicePasses() async throws {
         let dir = Harness.tempDir()
         let device = "\(dir)/ttyECHO"
         let socat = try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(device)", "exec:cat"])
         defer { Harness.stop(socat) }
-        #expect(Harness.waitForPath(device))
+        #expect(try await Harness.waitForPath(device))
         let board = try Harness.writeBoard(device: device, in: dir)
-        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        let r = try await Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let t = try r.totals()
-        #expect(t["sent"] == 150 && t["echoed"] == 150, "\(t)")
+        #expect(t["echoed"] == t["sent"], "\(t)")
+        #expect(Self.heldTheRate(t["sent"]), "\(t)")
     }
 
-    @Test func aLinkNamedByAGlobIsFoundWhenItAppearsLate() throws {
+    @Test func aLinkNamedByAGlobIsFoundWhenItAppearsLate() async throws {
         let dir = Harness.tempDir()
         let board = "\(dir)/glob.yaml"
         try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n\(Harness.quietKernel)".write(toFile: board, atomically: true, encoding: .utf8)
-        // The echo device appears a second after the run starts (a driver probing late).
-        let socat = try Harness.background("/bin/sh", ["-c", "sleep 1; exec /usr/bin/socat pty,raw,echo=0,link=\(dir)/ttyRPMSG31 exec:cat"])
-        defer { Harness.stop(socat) }
-        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        // The echo device appears after the run has looked for it and started waiting (a driver
+        // probing late). Made as soon as the binary says it waits (watched from a thread of its
+        // own), not after a fixed second: the binary may wait for a free slot or start slowly on
+        // a busy machine and then find it at once, and a test resumed late could miss the 5 s.
+        let soak = try await Harness.start(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        defer { Harness.kill9(soak) }
+        let socat = try await Harness.when({ soak.stderrSoFar.contains("is not there yet") || !soak.process.isRunning }) {
+            soak.process.isRunning ? try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(dir)/ttyRPMSG31", "exec:cat"]) : nil
+        }
+        defer { if let socat { Harness.stop(socat) } }
+        #expect(socat != nil, "the binary said it waits for the device")
+        let r = await Harness.finish(soak)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stderr.contains("\(dir)/ttyRPMSG* is not there yet; waiting up to"), "\(r.stderr)")
-        #expect(try r.totals()["echoed"] == 150)
+        let t = try r.totals()
+        #expect(t["echoed"] == t["sent"], "\(t)")
+        #expect(Self.heldTheRate(t["sent"]), "\(t)")
     }
 
-    @Test func aGlobMatchingTwoDevicesIsAnInfrastructureErrorNamingBoth() throws {
+    @Test func aGlobMatchingTwoDevicesIsAnInfrastructureErrorNamingBoth() async throws {
         let dir = Harness.tempDir()
         let a = try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(dir)/ttyRPMSG30", "exec:cat"])
         let b = try Harness.background("/usr/bin/socat", ["pty,raw,echo=0,link=\(dir)/ttyRPMSG31", "exec:cat"])
         defer { Harness.stop(a); Harness.stop(b) }
-        #expect(Harness.waitForPath("\(dir)/ttyRPMSG30") && Harness.waitForPath("\(dir)/ttyRPMSG31"))
+        #expect(try await Harness.waitForPath("\(dir)/ttyRPMSG30"))
+        #expect(try await Harness.waitForPath("\(dir)/ttyRPMSG31"))
         let board = "\(dir)/glob.yaml"
         try "name: glob\nlink: {device: \(dir)/ttyRPMSG*}\n\(Harness.quietKernel)".write(toFile: board, atomically: true, encoding: .utf8)
-        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        let r = try await Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("2 devices match \(dir)/ttyRPMSG*: \(dir)/ttyRPMSG30, \(dir)/ttyRPMSG31; name one"), "\(r.stdout)")
     }
+
+    /// fault.yaml has 150 messages due in its 3 s phase (50/s), the last at 2.98 s. A message is
+    /// sent only before the phase ends, so on a busy machine the last one or few (due in the
+    /// last 100 ms) can be left unsent: that is the tool working, not losing. Exactly 150 was
+    /// asserted before and failed once with 149 sent, 149 echoed, while the suite ran in parallel.
+    static func heldTheRate(_ sent: Int?) -> Bool { (145...150).contains(sent ?? 0) }
 
     /// What the tester must count for each way the echo misbehaves, and the criterion it fails.
     static let faults: [(fault: String, expect: [String: Int], failed: String)] = [
@@ -53,16 +72,16 @@ import Testing
     ]
 
     @Test(arguments: faults.map(\.fault))
-    func misbehavingEchoIsCountedExactlyAndFailsTheRun(fault: String) throws {
+    func misbehavingEchoIsCountedExactlyAndFailsTheRun(fault: String) async throws {
         let expected = try #require(Self.faults.first { $0.fault == fault })
         let dir = Harness.tempDir()
         let device = "\(dir)/ttyBAD"
         let echo = try Harness.background("/usr/bin/python3", [Harness.fixture("misbehaving_echo.py"),
                                           "--link", device, "--size", "64", "--at", "10", "--fault", fault])
         defer { Harness.stop(echo) }
-        #expect(Harness.waitForPath(device))
+        #expect(try await Harness.waitForPath(device))
         let board = try Harness.writeBoard(device: device, in: dir)
-        let r = try Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        let r = try await Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
         #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
         let totals = try r.totals()
         for (key, value) in expected.expect { #expect(totals[key] == value, "\(fault): \(key) in \(totals)") }
@@ -85,14 +104,14 @@ import Testing
         #expect(junit.contains("<failure"))
     }
 
-    @Test func aMissingDeviceIsAnInfrastructureErrorWithReports() throws {
+    @Test func aMissingDeviceIsAnInfrastructureErrorWithReports() async throws {
         let dir = Harness.tempDir()
         let board = try Harness.writeBoard(device: "\(dir)/ttyRPMSG30", in: dir)
         let profile = "\(dir)/p.yaml"
         try String(contentsOfFile: Harness.fixture("fault.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "open_timeout: 5s", with: "open_timeout: 300ms")
             .write(toFile: profile, atomically: true, encoding: .utf8)
-        let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
+        let r = try await Harness.run(["run", profile, "--board", board, "--out", dir])
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
         #expect(try r.summary()["verdict"] as? String == "error")
         #expect(r.stdout.contains("\(dir)/ttyRPMSG30"), "the message names the device: \(r.stdout)")

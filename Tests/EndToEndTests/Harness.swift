@@ -61,16 +61,37 @@ enum Harness {
 
     /// A started binary. Output goes to files, not pipes: a pipe's write end leaks into any
     /// process spawned at the same moment by a test running in parallel, and then EOF never comes.
-    struct Started {
+    struct Started: Sendable {
         var process: Process
+        var exit: ExitSignal
         var outPath: String
         var errPath: String
         var processIdentifier: Int32 { process.processIdentifier }
         func terminate() { process.terminate() }
+        /// What the binary has printed so far.
+        var stdoutSoFar: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+        var stderrSoFar: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+        /// The run folder announced on the first line, once it is.
+        var runFolderSoFar: String? { Result(status: 0, stdout: stdoutSoFar, stderr: "").runFolder }
+        /// How many interval snapshots the run's timeline holds so far.
+        var intervalsSoFar: Int {
+            guard let folder = runFolderSoFar,
+                  let events = try? String(contentsOfFile: "\(folder)/events.jsonl", encoding: .utf8) else { return 0 }
+            return events.components(separatedBy: "\"type\":\"interval\"").count - 1
+        }
     }
 
-    /// Starts the binary; `finish` waits for it.
-    static func start(_ args: [String], cwd: String? = nil) throws -> Started {
+    /// At most this many binaries run at once. The suite runs on a 2-core machine and the soaks
+    /// have timing criteria (a hang is 1.5 s without an echo, latency_p99 1 s): more at once
+    /// and a run could fail only because the machine was busy. At least 3: two tests
+    /// (SimCommandTests, KmsgInjectTests) hold a simulator while their soak waits for a slot.
+    static let concurrentBinaries = 4
+    static let slots = AsyncSemaphore(concurrentBinaries)
+
+    /// Starts the binary once a slot is free; `finish` waits for it. The slot is given back
+    /// when the process ends, however the test ends.
+    static func start(_ args: [String], cwd: String? = nil) async throws -> Started {
+        await slots.acquire()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
@@ -82,19 +103,41 @@ enum Harness {
         p.standardOutput = FileHandle(forWritingAtPath: outPath)
         p.standardError = FileHandle(forWritingAtPath: errPath)
         p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return Started(process: p, outPath: outPath, errPath: errPath)
+        // Set before run(): a binary that exits at once is never missed.
+        let exit = ExitSignal()
+        p.terminationHandler = { _ in
+            exit.fire()
+            Task { await slots.release() }
+        }
+        do {
+            try p.run()
+        } catch {
+            await slots.release()
+            throw error
+        }
+        return Started(process: p, exit: exit, outPath: outPath, errPath: errPath)
     }
 
-    static func finish(_ s: Started) -> Result {
+    /// Waits for the binary to end without holding a thread of the test pool.
+    static func finish(_ s: Started) async -> Result {
+        await s.exit.wait()
+        return collect(s)
+    }
+
+    /// For a `defer`: kills the binary (SIGKILL, see `stop`) and waits, which is then at once.
+    static func kill9(_ s: Started) {
+        if s.process.isRunning { kill(s.processIdentifier, SIGKILL) }
         s.process.waitUntilExit()
+    }
+
+    private static func collect(_ s: Started) -> Result {
         let o = (try? String(contentsOfFile: s.outPath, encoding: .utf8)) ?? ""
         let e = (try? String(contentsOfFile: s.errPath, encoding: .utf8)) ?? ""
         return Result(status: s.process.terminationStatus, stdout: o, stderr: e)
     }
 
-    static func run(_ args: [String], cwd: String? = nil) throws -> Result {
-        finish(try start(args, cwd: cwd))
+    static func run(_ args: [String], cwd: String? = nil) async throws -> Result {
+        await finish(try await start(args, cwd: cwd))
     }
 
     /// Runs a helper program (socat, python3) in the background until `stop`.
@@ -117,13 +160,46 @@ enum Harness {
     }
 
     /// Waits until `path` exists (a device link made by a helper).
-    static func waitForPath(_ path: String, seconds: Double = 10) -> Bool {
+    static func waitForPath(_ path: String, seconds: Double = 10) async throws -> Bool {
+        try await waitUntil(seconds: seconds) { FileManager.default.fileExists(atPath: path) }
+    }
+
+    /// Polls `condition` every 20 ms until it holds (true) or `seconds` pass (false).
+    static func waitUntil(seconds: Double, _ condition: () -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if FileManager.default.fileExists(atPath: path) { return true }
-            usleep(20_000)
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        return false
+        return condition()
+    }
+
+    /// Waits on a thread of its own until `ready` holds, then does `action` there at once, and
+    /// gives its result; nil when `ready` did not hold within `seconds`. Not on the test pool:
+    /// CPU-heavy unit tests can hold both of its threads for seconds, and whatever must happen
+    /// while a run is still going (a kill, a power cycle, a device appearing) cannot wait that long.
+    static func when<T>(seconds: Double = 30, _ ready: @escaping @Sendable () -> Bool,
+                        then action: @escaping @Sendable () throws -> T?) async throws -> T? {
+        try await offPool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !ready() {
+                if Date() >= deadline { return nil }
+                usleep(10_000)
+            }
+            return try action()
+        }
+    }
+
+    /// Does `action` once a started soak's timeline holds `intervals` interval snapshots: the run
+    /// is then under way, however slowly the machine started it. Gives the run folder, or nil
+    /// (and no action) when that did not happen within `seconds` or the binary ended first.
+    static func whenUnderWay(_ s: Started, intervals: Int, seconds: Double = 30,
+                             _ action: @escaping @Sendable () throws -> Void) async throws -> String? {
+        try await when(seconds: seconds, { !s.process.isRunning || s.intervalsSoFar >= intervals }) {
+            guard s.process.isRunning, let folder = s.runFolderSoFar else { return nil }
+            try action()
+            return folder
+        }
     }
 
     /// A board on a real tty. It does not watch this machine's kernel log (a real board's
@@ -151,4 +227,74 @@ enum Harness {
         p.waitUntilExit()
         return p.terminationStatus == 0 ? nil : ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "xmllint failed")
     }
+}
+
+/// The end of a child process, as the terminationHandler reports it, for any number of waiters.
+final class ExitSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var exited = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func fire() {
+        lock.lock()
+        exited = true
+        let ready = waiters
+        waiters = []
+        lock.unlock()
+        for w in ready { w.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if exited {
+                lock.unlock()
+                c.resume()
+            } else {
+                waiters.append(c)
+                lock.unlock()
+            }
+        }
+    }
+}
+
+/// A counting semaphore for async code: waiters are served in order.
+actor AsyncSemaphore {
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = count }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            free += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}
+
+/// Something handed to or from another thread while its owner waits: nothing else touches it
+/// meanwhile, which the compiler cannot see.
+struct Handed<T>: @unchecked Sendable {
+    let value: T
+}
+
+/// Runs a blocking body on a thread of its own and waits for it without holding a thread of the
+/// test pool. The thread starts at once, even when the pool is busy.
+func offPool<T>(_ body: @escaping () throws -> T) async throws -> T {
+    let work = Handed(value: body)
+    return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Handed<T>, Error>) in
+        Thread {
+            do { c.resume(returning: Handed(value: try work.value())) } catch { c.resume(throwing: error) }
+        }.start()
+    }.value
 }

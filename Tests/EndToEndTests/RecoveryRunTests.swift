@@ -5,10 +5,12 @@ import Testing
 /// mailbox every few seconds; each time the kick failure ends the link, a step of the ladder
 /// brings it back. The statistics of a whole night are proven on virtual time
 /// (BoardSimulatorTests/VirtualNightTests); these runs prove the real devices do what it models.
-@Suite(.serialized) struct RecoveryRunTests {
-    @Test func kickTimeoutsAreRecoveredByPowerCyclesAndEveryMessageIsAccountedFor() throws {
+/// Not serialized: six runs of 7-12 s one after another were the suite's longest path; how many
+/// binaries run at once is bounded for the whole suite by Harness.slots.
+@Suite struct RecoveryRunTests {
+    @Test func kickTimeoutsAreRecoveredByPowerCyclesAndEveryMessageIsAccountedFor() async throws {
         let dir = Harness.tempDir()
-        let r = try Harness.run(["run", Harness.fixture("recovery.yaml"), "--board", Harness.fixture("sim-kick-3s.yaml"), "--out", dir])
+        let r = try await Harness.run(["run", Harness.fixture("recovery.yaml"), "--board", Harness.fixture("sim-kick-3s.yaml"), "--out", dir])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let summary = try r.summary()
         let rel = try #require(summary["reliability"] as? [String: Any])
@@ -35,7 +37,7 @@ import Testing
                 "each hardware action of a step is on the timeline")
     }
 
-    @Test func withoutPowerTheLadderGivesUpWithAnInfrastructureVerdict() throws {
+    @Test func withoutPowerTheLadderGivesUpWithAnInfrastructureVerdict() async throws {
         let dir = Harness.tempDir()
         let profile = "\(dir)/p.yaml"
         try String(contentsOfFile: Harness.fixture("recovery.yaml"), encoding: .utf8)
@@ -45,7 +47,7 @@ import Testing
         let board = "\(dir)/b.yaml"
         try "name: sim-kick\nlink: {device: sim}\nsimulator:\n  uart_baud: 0\n  faults:\n    - {kind: kick-halt, mtbf: 1s}\n"
             .write(toFile: board, atomically: true, encoding: .utf8)
-        let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
+        let r = try await Harness.run(["run", profile, "--board", board, "--out", dir])
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
         let summary = try r.summary()
         #expect(summary["end_reason"] as? String == "infrastructure")
@@ -55,7 +57,7 @@ import Testing
     }
 
     /// A 10-second run whose M7 halts every 2 s on average, with the three-step ladder.
-    private func remoteprocRun(startedBy: String, uart: String = "", maxFailures: Int = 3) throws -> (Harness.Result, String) {
+    private func remoteprocRun(startedBy: String, uart: String = "", maxFailures: Int = 3) async throws -> (Harness.Result, String) {
         let dir = Harness.tempDir()
         let profile = "\(dir)/p.yaml"
         try String(contentsOfFile: Harness.fixture("recovery.yaml"), encoding: .utf8)
@@ -75,14 +77,14 @@ import Testing
             - {kind: kick-halt, mtbf: 2s}
         \(uart)
         """.write(toFile: board, atomically: true, encoding: .utf8)
-        let r = try Harness.run(["run", profile, "--board", board, "--out", dir])
+        let r = try await Harness.run(["run", profile, "--board", board, "--out", dir])
         let folder = r.runFolder ?? ""
         let logs = try ["events.jsonl", "kernel.log"].map { try String(contentsOfFile: "\(folder)/\($0)", encoding: .utf8) }
         return (r, logs.joined())
     }
 
-    @Test func aKickTimeoutIsRecoveredByRestartingTheM7ThroughRemoteproc() throws {
-        let (r, logs) = try remoteprocRun(startedBy: "linux")
+    @Test func aKickTimeoutIsRecoveredByRestartingTheM7ThroughRemoteproc() async throws {
+        let (r, logs) = try await remoteprocRun(startedBy: "linux")
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let rel = try #require(try r.summary()["reliability"] as? [String: Any])
         let failures = try #require(rel["failures"] as? Int)
@@ -100,8 +102,8 @@ import Testing
         #expect(findings["firmware-rebooted"] == nil, "our own M7 restart is not reported as a reboot: \(findings)")
     }
 
-    @Test func anM7StartedByUBootCannotBeRestartedSoThePowerCycleTakesOver() throws {
-        let (r, logs) = try remoteprocRun(startedBy: "u-boot")
+    @Test func anM7StartedByUBootCannotBeRestartedSoThePowerCycleTakesOver() async throws {
+        let (r, logs) = try await remoteprocRun(startedBy: "u-boot")
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let rel = try #require(try r.summary()["reliability"] as? [String: Any])
         let failures = try #require(rel["failures"] as? Int)
@@ -110,8 +112,8 @@ import Testing
         #expect(logs.contains("not applicable: the M7 was started by the boot loader (remoteproc state 'attached')"), "the step says why it was skipped")
     }
 
-    @Test func afterARestartTheProbeWaitsForTheUartReadyLine() throws {
-        let (r, logs) = try remoteprocRun(startedBy: "linux", uart: "uart: {device: sim, ready: 'String Echo FreeRTOS', ready_timeout: 5s}")
+    @Test func afterARestartTheProbeWaitsForTheUartReadyLine() async throws {
+        let (r, logs) = try await remoteprocRun(startedBy: "linux", uart: "uart: {device: sim, ready: 'String Echo FreeRTOS', ready_timeout: 5s}")
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let rel = try #require(try r.summary()["reliability"] as? [String: Any])
         let by = rel["recovered_by"] as? [String: Int] ?? [:]
@@ -120,8 +122,8 @@ import Testing
         #expect(!logs.contains("did not print a line matching"))
     }
 
-    @Test func aBoardThatNeverPrintsItsReadyLineIsNotRecovered() throws {
-        let (r, logs) = try remoteprocRun(startedBy: "linux", uart: "uart: {device: sim, ready: 'never printed', ready_timeout: 1s}", maxFailures: 1)
+    @Test func aBoardThatNeverPrintsItsReadyLineIsNotRecovered() async throws {
+        let (r, logs) = try await remoteprocRun(startedBy: "linux", uart: "uart: {device: sim, ready: 'never printed', ready_timeout: 1s}", maxFailures: 1)
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
         #expect(logs.contains("the UART did not print a line matching /never printed/ within 1s (uart.ready)"), "\(logs.suffix(2000))")
     }

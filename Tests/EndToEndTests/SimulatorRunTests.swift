@@ -2,10 +2,11 @@ import Foundation
 import Testing
 
 /// The built binary against the built-in simulated board (a real pty behind it).
-@Suite(.serialized) struct SimulatorRunTests {
-    @Test func shortSoakOnTheSimulatorPassesAndWritesEveryReport() throws {
+/// Not serialized: how many binaries run at once is bounded for the whole suite by Harness.slots.
+@Suite struct SimulatorRunTests {
+    @Test func shortSoakOnTheSimulatorPassesAndWritesEveryReport() async throws {
         let out = Harness.tempDir()
-        let r = try Harness.run(["run", Harness.fixture("short.yaml"), "--out", out])
+        let r = try await Harness.run(["run", Harness.fixture("short.yaml"), "--out", out])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let folder = try #require(r.runFolder)
         for file in ["events.jsonl", "summary.json", "junit.xml", "report.txt", "report.md", "report.html"] {
@@ -34,14 +35,14 @@ import Testing
         }
     }
 
-    @Test func reportRebuildsTheSameSummaryFromTheTimeline() throws {
+    @Test func reportRebuildsTheSameSummaryFromTheTimeline() async throws {
         let out = Harness.tempDir()
-        let r = try Harness.run(["run", Harness.fixture("short.yaml"), "--out", out, "--quiet"])
+        let r = try await Harness.run(["run", Harness.fixture("short.yaml"), "--out", out, "--quiet"])
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let folder = try #require(r.runFolder)
         let original = try r.summary()
         for file in ["summary.json", "junit.xml", "report.txt"] { try FileManager.default.removeItem(atPath: "\(folder)/\(file)") }
-        let rebuilt = try Harness.run(["report", folder])
+        let rebuilt = try await Harness.run(["report", folder])
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         let again = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/summary.json"))) as? [String: Any])
         #expect(again["totals"] as? [String: Int] == original["totals"] as? [String: Int])
@@ -49,12 +50,15 @@ import Testing
         #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
     }
 
-    @Test func aCrashMidRunLeavesATimelineThatReportTurnsIntoReports() throws {
+    @Test func aCrashMidRunLeavesATimelineThatReportTurnsIntoReports() async throws {
         let out = Harness.tempDir()
-        let p = try Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
-        usleep(2_500_000)
-        kill(p.processIdentifier, SIGKILL)  // no chance to write anything more
-        let r = Harness.finish(p)
+        let p = try await Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
+        defer { Harness.kill9(p) }
+        // Killed once two snapshots are on the timeline (about 2 s into the run), however long
+        // the binary took to start: no chance to write anything more.
+        let killed = try await Harness.whenUnderWay(p, intervals: 2) { _ = kill(p.processIdentifier, SIGKILL) }
+        try #require(killed != nil, "the run did not get under way")
+        let r = await Harness.finish(p)
         let folder = try #require(r.runFolder)
         #expect(!FileManager.default.fileExists(atPath: "\(folder)/summary.json"))
         // A torn last line, as a kill in the middle of a write leaves it.
@@ -63,7 +67,7 @@ import Testing
         handle.write(Data("{\"t\":2.6,\"type\":\"inter".utf8))
         try handle.close()
 
-        let rebuilt = try Harness.run(["report", folder])
+        let rebuilt = try await Harness.run(["report", folder])
         #expect(rebuilt.status == 1, "an unfinished run is not a pass: \(rebuilt.stdout)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/summary.json"))) as? [String: Any])
         #expect(summary["verdict"] as? String == "incomplete")
@@ -74,12 +78,14 @@ import Testing
         #expect(try Harness.junitSchemaProblem("\(folder)/junit.xml") == nil)
     }
 
-    @Test func sigtermEndsTheRunWith130AndStillWritesReports() throws {
+    @Test func sigtermEndsTheRunWith130AndStillWritesReports() async throws {
         let out = Harness.tempDir()
-        let p = try Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
-        usleep(1_500_000)
-        p.terminate()
-        let r = Harness.finish(p)
+        let p = try await Harness.start(["run", Harness.fixture("short.yaml"), "--out", out])
+        defer { Harness.kill9(p) }
+        // Mid-run: once the first snapshot is on the timeline, however long the binary took to start.
+        let terminated = try await Harness.whenUnderWay(p, intervals: 1) { p.terminate() }
+        try #require(terminated != nil, "the run did not get under way")
+        let r = await Harness.finish(p)
         #expect(r.status == 130, "\(r.stdout)\n\(r.stderr)")
         #expect(try r.summary()["verdict"] as? String == "interrupted")
         #expect(try Harness.junitSchemaProblem("\(try #require(r.runFolder))/junit.xml") == nil)
@@ -88,20 +94,20 @@ import Testing
 
 /// The tty driver as a module: the tty exists only after the board file's setup command.
 @Suite(.serialized) struct ModprobeBoardTests {
-    @Test func theTtyAppearsOnlyAfterTheSetupCommand() throws {
+    @Test func theTtyAppearsOnlyAfterTheSetupCommand() async throws {
         let dir = Harness.tempDir()
         let profile = "\(dir)/p.yaml"
         try String(contentsOfFile: Harness.fixture("short.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "  drain_timeout: 2s", with: "  drain_timeout: 2s\n  open_timeout: 1s")
             .write(toFile: profile, atomically: true, encoding: .utf8)
         let withSetup = Harness.packageRoot.appendingPathComponent("profiles/boards/sim-modprobe.yaml").path
-        let ok = try Harness.run(["run", profile, "--board", withSetup, "--out", dir])
+        let ok = try await Harness.run(["run", profile, "--board", withSetup, "--out", dir])
         #expect(ok.status == 0, "\(ok.stdout)\n\(ok.stderr)")
 
         let withoutSetup = "\(dir)/no-setup.yaml"
         try "name: no-setup\nlink:\n  device: sim\nsimulator:\n  tty_needs_modprobe: true\n"
             .write(toFile: withoutSetup, atomically: true, encoding: .utf8)
-        let missing = try Harness.run(["run", profile, "--board", withoutSetup, "--out", dir])
+        let missing = try await Harness.run(["run", profile, "--board", withoutSetup, "--out", dir])
         #expect(missing.status == 3, "\(missing.stdout)\n\(missing.stderr)")
         #expect(missing.stderr.contains("did not boot") || missing.stdout.contains("did not boot"), "\(missing.stdout)")
     }

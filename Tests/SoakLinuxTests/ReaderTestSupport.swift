@@ -41,6 +41,18 @@ final class Collected {
             usleep(5_000)
         }
     }
+
+    /// `waitFor` for an async test: polls with Task.sleep, holding no thread of the test pool.
+    @discardableResult
+    func waitFor(timeout: Double = 5, _ condition: (Collected) -> Bool) async throws -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while true {
+            refresh()
+            if condition(self) { return true }
+            if Date() >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
 }
 
 extension SourceNotice {

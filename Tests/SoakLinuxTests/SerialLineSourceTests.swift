@@ -8,7 +8,7 @@ import Testing
 /// the FTDI), the source opens a path the test controls (a symlink to the pty slave, re-pointed
 /// to model re-enumeration).
 struct SerialLineSourceTests {
-    @Test func bannersGarbageLongLinesAndADisappearingAdapter() throws {
+    @Test func bannersGarbageLongLinesAndADisappearingAdapter() async throws {
         let dir = TempDir()
         defer { dir.remove() }
         var pty = try PseudoTerminal()
@@ -19,7 +19,7 @@ struct SerialLineSourceTests {
         let got = Collected()
         source.start(into: got.inbox)
         defer { source.stop() }
-        try #require(got.waitFor { $0.notices.contains(.opened(link)) }, "the port opens")
+        try #require(try await got.waitFor { $0.notices.contains(.opened(link)) }, "the port opens")
 
         // The NXP banners and an echo line, one write each: three lines, increasing times.
         let banners = [
@@ -29,8 +29,8 @@ struct SerialLineSourceTests {
         ]
         for (i, banner) in banners.enumerated() {
             #expect(writeAll(pty, Array(banner.utf8)))
-            try #require(got.waitFor { $0.lines.count == i + 1 }, "line \(i + 1) arrives")
-            usleep(2_000)
+            try #require(try await got.waitFor { $0.lines.count == i + 1 }, "line \(i + 1) arrives")
+            try await Task.sleep(for: .milliseconds(2))
         }
         #expect(got.texts() == [
             "RPMSG String Echo FreeRTOS RTOS API Demo...",
@@ -46,32 +46,32 @@ struct SerialLineSourceTests {
         var rng = SystemRandomNumberGenerator()
         let garbage = (0..<20_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         #expect(writeAll(pty, garbage + Array("\r\n\u{1B}[1;32mgreen\u{1B}[0m after garbage\r\n".utf8)))
-        try #require(got.waitFor { $0.texts().contains("green after garbage") })
+        try #require(try await got.waitFor { $0.texts().contains("green after garbage") })
         #expect(got.lines.allSatisfy { $0.text.utf8.count <= 4096 + 6 })
 
         // A 1 MiB line without a newline, then a normal line.
         let before = got.lines.count
         #expect(writeAll(pty, [UInt8](repeating: UInt8(ascii: "m"), count: 1 << 20)))
         #expect(writeAll(pty, Array("\r\nGet New Line From Master Side\r\n".utf8)))
-        try #require(got.waitFor { $0.texts().last == "Get New Line From Master Side" })
+        try #require(try await got.waitFor { $0.texts().last == "Get New Line From Master Side" })
         let longLines = Array(got.lines[before...].dropLast())
         #expect(longLines.count == 1, "one cut line for the 1 MiB line")
         #expect(longLines.first?.text == String(repeating: "m", count: 4096) + " [cut]")
 
         // The adapter vanishes: the node goes, the master closes.
         #expect(writeAll(pty, Array("partial line before the loss".utf8)))
-        usleep(50_000)
+        try await Task.sleep(for: .milliseconds(50))
         unlink(link)
         pty.close()
-        try #require(got.waitFor { $0.notices.contains { $0.isLost } }, "the loss is noticed")
+        try #require(try await got.waitFor { $0.notices.contains { $0.isLost } }, "the loss is noticed")
         #expect(got.texts().last == "partial line before the loss", "the partial line is flushed")
 
         // It comes back as another pty under the same name.
         pty = try PseudoTerminal()
         repoint(link, to: pty.slavePath)
-        try #require(got.waitFor { $0.count(of: { $0 == .opened(link) }) == 2 }, "reopened at the same path")
+        try #require(try await got.waitFor { $0.count(of: { $0 == .opened(link) }) == 2 }, "reopened at the same path")
         #expect(writeAll(pty, Array("RPMSG String Echo FreeRTOS RTOS API Demo...\r\n".utf8)))
-        try #require(got.waitFor { $0.texts().last == "RPMSG String Echo FreeRTOS RTOS API Demo..." })
+        try #require(try await got.waitFor { $0.texts().last == "RPMSG String Echo FreeRTOS RTOS API Demo..." })
 
         let stopStart = MonotonicClock.read()
         source.stop()

@@ -67,7 +67,7 @@ struct UdevMonitorTests {
     /// A device that is not there yet: opening /dev/tty42 allocates virtual console 42, and the
     /// kernel adds /dev/vcs42 with a real "add" uevent; VT_DISALLOCATE removes it again.
     @Test(.enabled(if: canAllocateVT, "needs root, /dev/tty0 and python3"))
-    func waitingForADeviceThatAppearsSeesItsRealAddEvent() throws {
+    func waitingForADeviceThatAppearsSeesItsRealAddEvent() async throws {
         @Sendable func python(_ code: String) throws {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -83,7 +83,7 @@ struct UdevMonitorTests {
             try? python("os.close(os.open('/dev/tty42', os.O_RDWR | os.O_NOCTTY))")
         }
         let start = MonotonicClock.read()
-        let r = DeviceWait.forMatch(subsystem: "vc", properties: ["DEVNAME": "/dev/vcs42"], timeout: .seconds(10))
+        let r = try await offPool { DeviceWait.forMatch(subsystem: "vc", properties: ["DEVNAME": "/dev/vcs42"], timeout: .seconds(10)) }
         #expect(r == .success("/dev/vcs42"))
         let waited = Double(MonotonicClock.read() - start) / 1e9
         #expect(waited >= 0.4, "it was not there before: found after \(waited) s")
