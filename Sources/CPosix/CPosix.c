@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include <signal.h>
+#include <pthread.h>
 
 int soak_tty_set_exclusive(int fd) { return ioctl(fd, TIOCEXCL); }
 int soak_tty_clear_exclusive(int fd) { return ioctl(fd, TIOCNXCL); }
@@ -94,3 +96,38 @@ int soak_poll_ns(struct pollfd *fds, unsigned long nfds, uint64_t timeout_ns) {
 int soak_set_timer_slack_ns(unsigned long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0); }
 
 int soak_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+/* A write can sleep inside a tty driver whatever O_NONBLOCK says (the rpmsg bus waits up to
+   15 s for a TX buffer, interruptibly). A signal whose handler does nothing and was installed
+   without SA_RESTART makes such a call return EINTR, so the caller can look at the time. */
+static void soak_interrupt_handler(int sig) { (void)sig; }
+
+int soak_install_interrupt_signal(void) {
+    static int installed = 0;
+    int signo = SIGRTMIN + 4;
+    if (!__atomic_exchange_n(&installed, 1, __ATOMIC_SEQ_CST)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = soak_interrupt_handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0; /* no SA_RESTART: the blocked call returns EINTR */
+        if (sigaction(signo, &sa, NULL) != 0) {
+            __atomic_store_n(&installed, 0, __ATOMIC_SEQ_CST);
+            return -1;
+        }
+    }
+    return signo;
+}
+
+int soak_unblock_interrupt_signal(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN + 4);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int soak_interrupt_thread(unsigned long thread) {
+    return pthread_kill((pthread_t)thread, SIGRTMIN + 4);
+}
+
+unsigned long soak_thread_self(void) { return (unsigned long)pthread_self(); }

@@ -126,3 +126,51 @@ final class ClosedLink: Link {
     func write(_ bytes: UnsafeRawBufferPointer) -> LinkIO { .failed("closed") }
     func close() {}
 }
+
+/// The runner with a held write, on virtual time. Stand-in link: no driver here holds a write
+/// on virtual time (HeldWriteTests in SoakLinuxTests holds a real one on a pty); this link's
+/// first write goes through, every later one is held until the deadline it is given.
+@Suite struct HeldWriteRunnerTests {
+    final class HeldWritesStandInLink: Link {
+        let path = "stand-in"
+        let clock: ManualClock
+        var writes = 0
+        var deadlines: [UInt64] = []
+        init(clock: ManualClock) { self.clock = clock }
+        func wait(forWrite: Bool, timeout: UInt64) -> LinkReadiness {
+            clock.advance(timeout)
+            return LinkReadiness(readable: false, writable: true, hangup: false)
+        }
+        func read(into buffer: UnsafeMutableRawBufferPointer) -> LinkIO { .wouldBlock }
+        func write(_ bytes: UnsafeRawBufferPointer) -> LinkIO { write(bytes, returningBy: .max) }
+        func write(_ bytes: UnsafeRawBufferPointer, returningBy deadline: UInt64) -> LinkIO {
+            writes += 1
+            if writes == 1 { return .done(count: bytes.count, at: clock.now()) }
+            deadlines.append(deadline)
+            clock.advance(to: min(deadline, clock.now() &+ 15 * sec))  // the rpmsg bus waits up to 15 s for a TX buffer
+            return clock.now() >= deadline ? .wouldBlock : .done(count: bytes.count, at: clock.now())
+        }
+        func close() {}
+    }
+
+    @Test func aWriteHeldInTheDriverDoesNotDelayTheHangPastHangTimeout() throws {
+        let profile = try ConfigLoader.parseProfile(text: """
+        name: held
+        link: {hang_timeout: 2s, loss_timeout: 1s, drain_timeout: 1s}
+        phases:
+          - {duration: 60s, rate: 10, size: 64, window: 4}
+        """, file: "held.yaml")
+        let clock = ManualClock()
+        let link = HeldWritesStandInLink(clock: clock)
+        let sink = MemoryEventSink()
+        let start = clock.now()
+        let runner = try SoakRunner(profile: profile, link: link, clock: clock, waiter: nil, sink: sink,
+                                    runStartMono: start, runStartWall: Date(), shouldStop: { false })
+        let outcome = runner.run()
+        #expect(outcome.hangs == 1)
+        let hang = try #require(sink.events.first { $0.type == .hang })
+        #expect(hang.t >= 2 && hang.t < 2.2, "declared at hang_timeout after the first send, not after the 15 s the driver would hold the write: \(hang.t) s")
+        #expect(link.deadlines.allSatisfy { $0 <= start &+ 2 * sec }, "every write was given the hang deadline")
+        #expect(hang.failure?.evidence?.diagnosis.contains("a write() was held") == true, "\(hang.failure?.evidence?.diagnosis ?? "")")
+    }
+}

@@ -33,4 +33,15 @@ int soak_set_timer_slack_ns(unsigned long ns);
 /** ppoll(2) with a timeout in nanoseconds (poll(2) only has milliseconds); EINTR returns 0. */
 int soak_poll_ns(struct pollfd *fds, unsigned long nfds, uint64_t timeout_ns);
 
+/** Installs (once) a no-op handler, without SA_RESTART, for the signal that cuts a system call
+    short (a real-time signal, SIGRTMIN+4); returns its number. */
+int soak_install_interrupt_signal(void);
+/** Unblocks the interrupt signal in the calling thread (a parent may have started us with
+    signals blocked, and the mask is inherited across exec and by new threads). */
+int soak_unblock_interrupt_signal(void);
+/** pthread_kill(thread, the interrupt signal): a blocking call on that thread returns EINTR. */
+int soak_interrupt_thread(unsigned long thread);
+/** pthread_self(), as a number. */
+unsigned long soak_thread_self(void);
+
 #endif

@@ -11,7 +11,15 @@ public protocol Link: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) -> LinkIO
     /// Writes without blocking; `at` is the monotonic time the write returned.
     func write(_ bytes: UnsafeRawBufferPointer) -> LinkIO
+    /// Writes, returning by `deadline` at the latest (`.wouldBlock`, nothing written, when the
+    /// driver held the write until then). A link whose writes never sleep needs no more than
+    /// `write(_:)`.
+    func write(_ bytes: UnsafeRawBufferPointer, returningBy deadline: UInt64) -> LinkIO
     func close()
+}
+
+extension Link {
+    public func write(_ bytes: UnsafeRawBufferPointer, returningBy deadline: UInt64) -> LinkIO { write(bytes) }
 }
 
 public struct LinkReadiness: Sendable, Equatable {

@@ -119,7 +119,10 @@ struct TrafficLoop {
             let (offset, length) = (pendingOffset, pendingLength)
             // How long the write itself took: on the board the driver sleeps inside it.
             let before = clock.now()
-            let io = sendBuffer.withUnsafeBytes { link.write(UnsafeRawBufferPointer(rebasing: $0[offset..<length])) }
+            // The hang detector must run while a write sleeps in the driver: it returns by the
+            // hang deadline at the latest.
+            let by = Swift.max(health.deadline ?? before &+ profile.link.hangTimeout.nanoseconds, before &+ 1_000_000)
+            let io = sendBuffer.withUnsafeBytes { link.write(UnsafeRawBufferPointer(rebasing: $0[offset..<length]), returningBy: by) }
             switch io {
             case .done(let n, let at):
                 noteWrite(took: at &- Swift.min(before, at))
@@ -134,7 +137,9 @@ struct TrafficLoop {
                     pendingLength = 0
                 }
                 now = at
-            case .wouldBlock: return .ok
+            case .wouldBlock:
+                noteWrite(took: clock.now() &- before)
+                return .ok
             case .hangup(let why): return .hangup(why)
             case .failed(let why): return .failed(why)
             }

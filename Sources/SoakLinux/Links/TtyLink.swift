@@ -15,6 +15,8 @@ public final class TtyLink: Link {
     private(set) var device: TtyDevice?
     /// A poll that failed (EFAULT, ENOMEM: never the device's doing), reported by the next read.
     private var pollFailure: Errno?
+    /// Cuts a write short at its deadline (see `write(_:returningBy:)`).
+    private let watchdog = WriteWatchdog()
     /// The last wait saw POLLHUP or POLLERR: a read that then finds nothing is the end, not
     /// "try later" (a pty slave whose master closed can poll HUP yet read EAGAIN).
     private var hangupSeen = false
@@ -55,6 +57,7 @@ public final class TtyLink: Link {
     deinit { close() }
 
     public func close() {
+        watchdog.stop()
         device?.close()
         device = nil
     }
@@ -103,6 +106,26 @@ public final class TtyLink: Link {
         } catch {
             if error == .wouldBlock { return .wouldBlock }
             return Self.kind(of: error, "write failed")
+        }
+    }
+
+    /// write(2), returning by `deadline` at the latest: a write that sleeps in the driver (no
+    /// free rpmsg TX buffer) is cut short by the write watchdog and reported as `.wouldBlock`
+    /// with nothing written, so the runner's hang detector runs while the driver waits.
+    public func write(_ bytes: UnsafeRawBufferPointer, returningBy deadline: UInt64) -> LinkIO {
+        guard let device else { return .hangup("closed") }
+        let fd = device.fd.rawValue
+        while true {
+            let n = watchdog.guarding(until: deadline) { Glibc.write(fd, bytes.baseAddress, bytes.count) }
+            let at = MonotonicClock.read()
+            if n >= 0 { return .done(count: n, at: at) }
+            let e = Errno.current
+            if e == .interrupted {
+                if at >= deadline { return .wouldBlock }
+                continue  // another signal (SIGINT is seen by the runner's loop)
+            }
+            if e == .wouldBlock { return .wouldBlock }
+            return Self.kind(of: e, "write failed")
         }
     }
 
