@@ -244,12 +244,11 @@ public final class SoakRunner {
     /// evidence, and puts what the watcher found on the timeline.
     private func takeLines(now: UInt64) {
         var notes: [LineWatcher.Note] = []
-        if let watch {
-            if !watch.inbox.isEmpty {
-                let items = watch.inbox.drain()
-                for case .line(let line) in items { watch.record(line) }
-                watcher.take(items, into: &notes)
-            }
+        if let watch, !watch.inbox.isEmpty {
+            let items = watch.inbox.drain()
+            for case .line(let line) in items { watch.record(line) }
+            watcher.take(items, into: &notes)
+            // Lines are dropped only while the inbox is full: never when it was empty.
             watcher.dropped(watch.inbox.takeDropped(), at: now, into: &notes)
         }
         watcher.tick(now: now, into: &notes)

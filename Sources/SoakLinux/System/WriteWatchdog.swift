@@ -10,7 +10,7 @@ import Synchronization
 /// does nothing and does not restart the call, so the call returns EINTR and the runner looks
 /// at the time again (the UART and kernel-log readers go on, on their own threads, meanwhile).
 ///
-/// Cost on the hot path: two atomic stores per guarded call; the watchdog thread wakes 50
+/// Cost on the hot path: two atomic stores and a load per guarded call; the watchdog thread wakes 50
 /// times a second while the link is open.
 final class WriteWatchdog: @unchecked Sendable {
     /// The deadline of the call in progress (monotonic ns), 0 when none is.
@@ -24,7 +24,8 @@ final class WriteWatchdog: @unchecked Sendable {
     func guarding<R>(until: UInt64, _ call: () -> R) -> R {
         startIfNeeded()
         let me = UInt(soak_thread_self())
-        if caller.exchange(me, ordering: .relaxed) != me {
+        if caller.load(ordering: .relaxed) != me {
+            caller.store(me, ordering: .relaxed)
             // A thread that inherited a mask blocking the signal would never be woken.
             _ = soak_unblock_interrupt_signal()
         }
