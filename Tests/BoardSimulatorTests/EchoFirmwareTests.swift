@@ -49,13 +49,13 @@ struct EchoFirmwareTests {
 
 /// The simulated board behind a real pty, driven by the real runner and tty link.
 @Suite(.serialized) struct SimulatedBoardTests {
-    static func profile(hang: String = "1s") throws -> Profile {
+    static func profile(hang: String = "1s", window: Int = 2) throws -> Profile {
         try ConfigLoader.parseProfile(text: """
         name: sim-test
         report_interval: 500ms
         link: {hang_timeout: \(hang), loss_timeout: 400ms, drain_timeout: 1s}
         phases:
-          - {duration: 1500ms, rate: 40, size: 64, window: 2}
+          - {duration: 1500ms, rate: 40, size: 64, window: \(window)}
         """, file: "inline.yaml")
     }
 
@@ -89,7 +89,9 @@ struct EchoFirmwareTests {
         let link = try TtyLink.open(path: path, timeout: .seconds(2))
         defer { link.close() }
         let sink = MemoryEventSink()
-        let runner = try SoakRunner(profile: try Self.profile(hang: "600ms"), link: link, clock: MonotonicClock(), sink: sink,
+        // Window 1: each message is echoed before the next is written, so the model never reads two
+        // frames as one rpmsg message (a pty keeps no write boundaries) and halts after exactly 10.
+        let runner = try SoakRunner(profile: try Self.profile(hang: "600ms", window: 1), link: link, clock: MonotonicClock(), sink: sink,
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
         let outcome = try await offPool { runner.run() }
         #expect(outcome.end.reason == .linkFailed)
