@@ -104,7 +104,10 @@ import Testing
         let faults = board.status.faults
         #expect(outcome.end.reason == .completed)
         #expect(outcome.end.totals.corrupted == UInt64(faults.filter { $0 == .corrupt }.count))
-        #expect(outcome.end.totals.lost == UInt64(faults.filter { $0 == .drop }.count))
+        // Each drop loses one rpmsg message. Through a pty (no write boundaries) two frames written
+        // back to back on a busy machine can reach the model as one message: then both are lost.
+        let drops = UInt64(faults.filter { $0 == .drop }.count)
+        #expect(outcome.end.totals.lost >= drops && outcome.end.totals.lost <= 2 * drops, "\(outcome.end.totals.lost) lost, \(drops) drops")
         #expect(faults.count >= 2)
     }
 
