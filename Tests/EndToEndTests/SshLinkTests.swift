@@ -6,7 +6,10 @@ import Testing
 
 /// The board's tty over ssh, against a real OpenSSH server on 127.0.0.1 started by each test;
 /// on the far side a real pty, or the simulated board's tty reached only through ssh.
-@Suite(.enabled(if: !SshServer.missing, "needs /usr/sbin/sshd (Debian's openssh-server; scripts/setup installs it)"))
+/// Serialized: each soak test holds a simulator (a binary slot) while its soak waits for
+/// another, and with SimCommandTests and KmsgInjectTests that makes three holders at most of
+/// Harness's four slots; two of ours at once would take the last slot and nobody could go on.
+@Suite(.serialized, .enabled(if: !SshServer.missing, "needs /usr/sbin/sshd (Debian's openssh-server; scripts/setup installs it)"))
 struct SshLinkTests {
     @Test func bytesCrossTheSshLinkUnchangedBothWaysAndTheTtyGoingAwayIsLostOnTheBoard() async throws {
         try await offPool {
