@@ -19,13 +19,14 @@ struct SshLinkTests {
             let connection = SshConnection(target: SshTarget(destination: "root@127.0.0.1", device: pty.slavePath,
                                                              options: server.clientOptions))
             defer { connection.close() }
-            let link = try SshLinkOpener(connection: connection).open(timeout: .seconds(30), interrupted: { false })
+            let link = try SshLinkOpener(connection: connection).open(timeout: .seconds(120), interrupted: { false })
             defer { link.close() }
             // Every byte value, twice: ^C, ^S, ^Q, ^D, CR, LF, ssh's escape '~' after a newline, NUL, 0xFF.
             let sent = (0..<512).map { UInt8($0 & 0xFF) } + Array("\n~.\n~?".utf8)
 
             var offset = 0
-            let deadline = Date().addingTimeInterval(30)
+            // Generous: the loops end as soon as the bytes are through; only a broken link waits it out.
+            let deadline = Date().addingTimeInterval(120)
             var atDevice: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while atDevice.count < sent.count && Date() < deadline {
@@ -62,11 +63,12 @@ struct SshLinkTests {
     }
 
     /// A board file whose link is the simulator's tty, reached only over ssh.
-    static func writeBoard(_ server: SshServer, tty: String, in dir: String) throws -> String {
+    static func writeBoard(_ server: SshServer, tty: String, in dir: String, setup: String? = nil) throws -> String {
         let path = "\(dir)/board-ssh.yaml"
+        let setupLine = setup.map { ", setup: [\($0)]" } ?? ""
         try """
         name: sim-over-ssh
-        link: {ssh: root@127.0.0.1, device: \(tty), ssh_options: \(server.clientOptionsYAML)}
+        link: {ssh: root@127.0.0.1, device: \(tty), ssh_options: \(server.clientOptionsYAML)\(setupLine)}
         \(Harness.quietKernel)
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -80,7 +82,10 @@ struct SshLinkTests {
         let sim = try await Harness.start(["sim", "--dir", simDir, "--uart-baud", "0", "--seed", "7"])
         defer { Harness.kill9(sim) }
         #expect(try await Harness.waitForPath("\(simDir)/ttyRPMSG30"))
-        let board = try Self.writeBoard(server, tty: "\(simDir)/ttyRPMSG30", in: dir)
+        // The setup command runs on the board (here the same machine) as one word for its shell:
+        // quotes, $ and ; reach it unchanged and nothing runs on this side.
+        let board = try Self.writeBoard(server, tty: "\(simDir)/ttyRPMSG30", in: dir,
+                                        setup: #"'printf "%s;$HOME" "it''s" > \#(dir)/setup-ran'"#)
         let check = try await Harness.run(["check", Harness.fixture("short.yaml"), "--board", board])
         #expect(check.stdout.contains("link root@127.0.0.1:\(simDir)/ttyRPMSG30 over ssh"), "\(check.stdout)")
         let r = try await Harness.run(["run", Harness.fixture("short.yaml"), "--board", board, "--out", dir])
@@ -89,6 +94,7 @@ struct SshLinkTests {
         #expect(totals["sent"] ?? 0 >= 40)
         #expect(totals["echoed"] == totals["sent"] && totals["lost"] == 0 && totals["corrupted"] == 0, "\(totals)")
         #expect(totals["bytes_echoed"] == totals["bytes_sent"])
+        #expect((try? String(contentsOfFile: "\(dir)/setup-ran", encoding: .utf8)) == "it's;/root", "the setup command ran once, through sh on the board")
     }
 
     @Test func theConnectionDyingMidRunIsALinkLostConnectionToTheBoard() async throws {
@@ -100,10 +106,21 @@ struct SshLinkTests {
         defer { Harness.kill9(sim) }
         #expect(try await Harness.waitForPath("\(simDir)/ttyRPMSG30"))
         let board = try Self.writeBoard(server, tty: "\(simDir)/ttyRPMSG30", in: dir)
-        let soak = try await Harness.start(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        // fault.yaml with room for a busy machine: the hang-up must be the first failure, and
+        // it comes at once (ssh ends), not after a timeout.
+        let profile = "\(dir)/steady.yaml"
+        try """
+        name: steady
+        seed: 3
+        report_interval: 1s
+        link: {hang_timeout: 20s, loss_timeout: 10s, drain_timeout: 2s, open_timeout: 60s}
+        phases:
+          - {name: steady, duration: 30s, rate: 50, size: 64, window: 4, payload: binary}
+        """.write(toFile: profile, atomically: true, encoding: .utf8)
+        let soak = try await Harness.start(["run", profile, "--board", board, "--out", dir])
         defer { Harness.kill9(soak) }
         // As a board losing power would: the server side of the connection vanishes.
-        let killed = try await Harness.whenUnderWay(soak, intervals: 1) {
+        let killed = try await Harness.whenUnderWay(soak, intervals: 1, seconds: 90) {
             for pid in server.connectionProcesses() { kill(pid, SIGKILL) }
         }
         try #require(killed != nil, "the soak did not get under way")
