@@ -131,4 +131,28 @@ struct SshLinkTests {
         let reason = failures.first?["reason"] as? String ?? ""
         #expect(reason.contains("connection to the board lost"), "\(reason)")
     }
+
+    @Test func aBoardThatRefusesTheKeyIsAnInfrastructureErrorNamingTheHost() async throws {
+        let server = try await offPool { try SshServer.start() }
+        defer { server.stop() }
+        let dir = Harness.tempDir()
+        let board = "\(dir)/board-ssh.yaml"
+        try """
+        name: wrong-key
+        link: {ssh: root@127.0.0.1, device: /dev/ttyRPMSG30, ssh_options: [-p, "\(server.port)", -i, \(dir)/no-such-key, -o, IdentitiesOnly=yes, -o, StrictHostKeyChecking=no, -o, UserKnownHostsFile=\(dir)/known_hosts]}
+        \(Harness.quietKernel)
+        """.write(toFile: board, atomically: true, encoding: .utf8)
+        let profile = "\(dir)/quick.yaml"
+        try """
+        name: quick
+        link: {open_timeout: 60s}
+        phases:
+          - {name: a, duration: 1s, rate: 10, size: 64}
+        """.write(toFile: profile, atomically: true, encoding: .utf8)
+        let started = Date()
+        let r = try await Harness.run(["run", profile, "--board", board, "--out", dir])
+        #expect(Date().timeIntervalSince(started) < 50, "a refused key is not retried until open_timeout")
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("ssh to root@127.0.0.1 failed") && r.stderr.contains("Permission denied"), "\(r.stderr)")
+    }
 }

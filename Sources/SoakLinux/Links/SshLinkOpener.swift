@@ -22,6 +22,10 @@ public final class SshLinkOpener: LinkOpener {
                 return try SshLink(connection: connection, deadline: deadline, interrupted: interrupted)
             } catch {
                 lastReason = error.reason
+                // Waiting cannot fix a key the board refuses or a host key that does not match.
+                if SshConnection.permanentFailures.contains(where: error.reason.contains) {
+                    throw LinkOpenError(device: description, reason: error.reason)
+                }
             }
             if interrupted() { break }
             usleep(200_000)
@@ -51,6 +55,11 @@ public final class SshConnection {
     deinit { close() }
 
     static let ssh = "/usr/bin/ssh"
+
+    /// What OpenSSH says when trying again is no use (as opposed to a board still booting:
+    /// connection refused, timed out, no route).
+    static let permanentFailures = ["Permission denied", "Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED",
+                                    "Could not resolve hostname", "Bad configuration option", "command-line line"]
 
     /// The arguments of an ssh that runs `remote` on the board through the master. Ours before
     /// the user's where ours must win (ssh keeps the first value of an option); the user's
