@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore", "SoakReports"]),
         .testTarget(name: "SoakReportsTests", dependencies: ["SoakReports", "SoakCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SoakCore"],
+        .testTarget(name: "EndToEndTests", dependencies: ["SoakCore", "SoakLinux"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

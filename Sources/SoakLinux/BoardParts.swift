@@ -14,11 +14,15 @@ public struct BoardParts {
     public let simulatorDirectory: String?
     /// Set by SIGINT/SIGTERM: every wait of every part gives up when it is.
     public let interrupted: @Sendable () -> Bool
+    /// The one ssh connection of a board reached over ssh, shared by every opener and setup
+    /// command of these parts; it connects at the first use and ends with the last holder.
+    private let sshConnection: SshConnection?
 
     public init(board: BoardConfig, simulatorDirectory: String? = nil, interrupted: @escaping @Sendable () -> Bool = { false }) {
         self.board = board
         self.simulatorDirectory = board.isSimulated ? simulatorDirectory : nil
         self.interrupted = interrupted
+        if case .ssh(let target) = board.link.location { sshConnection = SshConnection(target: target) } else { sshConnection = nil }
     }
 
     // MARK: power
@@ -73,14 +77,22 @@ public struct BoardParts {
         case .simulated:
             // A simulated link without the simulator running has no tty; the path says so.
             return .path(simulatorDirectory.map { "\($0)/ttyRPMSG30" } ?? DeviceLocation.simulatedKeyword)
+        case .ssh(let target):
+            // Only for messages: nothing on this machine is looked up for an ssh link.
+            return .path(target.description)
         }
     }
 
     /// How the run reaches its link, at the start and after every recovery step.
-    public var linkOpener: LinkOpener { TtyLinkOpener(device: linkDevice) }
+    public var linkOpener: LinkOpener {
+        if let sshConnection { return SshLinkOpener(connection: sshConnection) }
+        return TtyLinkOpener(device: linkDevice)
+    }
 
-    /// Why the link is not there right now (for a notice before a wait), or nil.
+    /// Why the link is not there right now (for a notice before a wait), or nil. Nothing on this
+    /// machine says whether a tty on the board is there: the open tells.
     public func linkNotThereYet() -> String? {
+        if sshConnection != nil { return nil }
         if case .failure(let e) = DeviceLocator.find(linkDevice) { return "\(e)" }
         return nil
     }
@@ -91,6 +103,18 @@ public struct BoardParts {
     public var setup: (() throws -> Void)? {
         let link = board.link
         guard !link.setup.isEmpty else { return nil }
+        if let connection = sshConnection {
+            // On the board, through the run's connection: `sh -c` there, the command one quoted word.
+            return {
+                let deadline = MonotonicClock.read() &+ link.setupTimeout.nanoseconds
+                do throws(LinkOpenError) { try connection.startMaster(deadline: deadline, interrupted: { false }) } catch {
+                    throw SetupCommands.Failure(command: link.setup[0], reason: error.reason)
+                }
+                try SetupCommands.run(link.setup, timeout: link.setupTimeout) { command in
+                    (SshConnection.ssh, connection.arguments(remote: "sh -c " + SshConnection.shellQuoted(command)))
+                }
+            }
+        }
         let environment = simulatorDirectory.map { ["RPMSG_SOAK_SIM": $0] } ?? [:]
         return { try SetupCommands.run(link.setup, timeout: link.setupTimeout, environment: environment) }
     }
@@ -112,6 +136,9 @@ public struct BoardParts {
                 }
                 // Looked up again at every reopen: an adapter that re-enumerates under another name is followed.
                 sources.append(SerialLineSource(device: spec, baud: uart.baud))
+            case .ssh(let target):
+                // The loader takes no ssh UART (the M7's UART is wired to the lab host).
+                warn("the M7 UART on \(target) is not read: a UART over ssh is not supported")
             }
         }
         switch board.kernelLog {

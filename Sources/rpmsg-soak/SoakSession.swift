@@ -105,8 +105,9 @@ struct SoakSession {
                 FileHandle.standardError.write(Data("rpmsg-soak: \(parts.linkDevice) is not there yet; waiting up to \(timeout) (link.open_timeout)\n".utf8))
             }
             link = try parts.linkOpener.open(timeout: timeout, interrupted: parts.interrupted)
-            var e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(link.path) (raw, exclusive)")
-            e.message = "opened \(link.path) (raw, exclusive)"
+            // A tty on the board is opened by `cat` there, which cannot make it exclusive.
+            let how = link is SshLink ? "raw, over ssh" : "raw, exclusive"
+            let e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(link.path) (\(how))")
             timeline.emit(e)
         } catch {
             endEarly(error)

@@ -83,8 +83,9 @@ enum Harness {
 
     /// At most this many binaries run at once. The suite runs on a 2-core machine and the soaks
     /// have timing criteria (a hang is 1.5 s without an echo, latency_p99 1 s): more at once
-    /// and a run could fail only because the machine was busy. At least 3: two tests
-    /// (SimCommandTests, KmsgInjectTests) hold a simulator while their soak waits for a slot.
+    /// and a run could fail only because the machine was busy. At least 4: three suites
+    /// (SimCommandTests, KmsgInjectTests, SshLinkTests, each serialized) can each hold a
+    /// simulator while its soak waits for a slot.
     static let concurrentBinaries = 4
     static let slots = AsyncSemaphore(concurrentBinaries)
 

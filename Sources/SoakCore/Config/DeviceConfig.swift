@@ -12,6 +12,8 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
     case simulated
     /// A device on this machine, found by path, glob or udev properties.
     case local(DeviceSpec)
+    /// A tty on the board, reached from a lab host through the system's OpenSSH client.
+    case ssh(SshTarget)
 
     /// The word a board file (and a timeline) uses for the simulated board's devices.
     public static let simulatedKeyword = "sim"
@@ -28,6 +30,7 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         case .simulated: return Self.simulatedKeyword
         case .local(.path(let p)), .local(.glob(let p)): return p
         case .local(.match): return nil
+        case .ssh(let target): return target.device
         }
     }
 
@@ -41,8 +44,27 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .simulated: return Self.simulatedKeyword
         case .local(let spec): return spec.description
+        case .ssh(let target): return target.description
         }
     }
+}
+
+/// A device on the board as a lab host reaches it: `ssh` in a board file's `link:` block.
+public struct SshTarget: Sendable, Equatable, CustomStringConvertible {
+    /// What ssh is given as its destination (`root@imx8mp-01`, or a `Host` of `~/.ssh/config`).
+    public var destination: String
+    /// The device's path on the board.
+    public var device: String
+    /// Passed to ssh before the destination (`-p 2222 -i key`), as the user wrote them.
+    public var options: [String]
+
+    public init(destination: String, device: String, options: [String] = []) {
+        self.destination = destination
+        self.device = device
+        self.options = options
+    }
+
+    public var description: String { "\(destination):\(device) over ssh" }
 }
 
 public struct UartConfig: Sendable, Codable, Equatable {
@@ -100,12 +122,20 @@ public struct LinkConfig: Sendable, Codable, Equatable {
 }
 
 extension LinkConfig {
-    private enum CodingKeys: String, CodingKey { case device, match, setup, setupTimeout }
+    private enum CodingKeys: String, CodingKey { case device, match, ssh, sshOptions, setup, setupTimeout }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(location: DeviceLocation(device: try c.decode(String.self, forKey: .device),
-                                           match: try c.decodeIfPresent([String: String].self, forKey: .match)),
+        let device = try c.decode(String.self, forKey: .device)
+        let location: DeviceLocation
+        // Only an ssh link writes `ssh`: every timeline without it decodes as before.
+        if let destination = try c.decodeIfPresent(String.self, forKey: .ssh) {
+            location = .ssh(SshTarget(destination: destination, device: device,
+                                      options: try c.decodeIfPresent([String].self, forKey: .sshOptions) ?? []))
+        } else {
+            location = DeviceLocation(device: device, match: try c.decodeIfPresent([String: String].self, forKey: .match))
+        }
+        self.init(location: location,
                   setup: try c.decode([String].self, forKey: .setup),
                   setupTimeout: try c.decode(SoakDuration.self, forKey: .setupTimeout))
     }
@@ -115,6 +145,10 @@ extension LinkConfig {
         // Earlier versions always wrote the device, empty when a udev match finds it.
         try c.encode(location.device ?? "", forKey: .device)
         try c.encodeIfPresent(location.match, forKey: .match)
+        if case .ssh(let target) = location {
+            try c.encode(target.destination, forKey: .ssh)
+            if !target.options.isEmpty { try c.encode(target.options, forKey: .sshOptions) }
+        }
         try c.encode(setup, forKey: .setup)
         try c.encode(setupTimeout, forKey: .setupTimeout)
     }
@@ -145,7 +179,14 @@ extension UartConfig {
 extension ConfigLoader {
     /// The `link:` block: where the RPMsg tty is, and the setup commands before it opens.
     static func parseLink(_ linkNode: YAMLReader) throws(ConfigError) -> LinkConfig {
-        let lm = try linkNode.mapping(allowed: ["device", "match", "setup", "setup_timeout"])
+        let lm = try linkNode.mapping(allowed: ["device", "match", "ssh", "ssh_options", "setup", "setup_timeout"])
+        var setup: [String] = []
+        if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
+        let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
+        if let sshNode = lm.optional("ssh") {
+            return LinkConfig(location: .ssh(try parseSshTarget(lm, sshNode, in: linkNode)), setup: setup, setupTimeout: setupTimeout)
+        }
+        if lm.optional("ssh_options") != nil { throw lm.keyError("ssh_options", "ssh_options go with ssh: (the board's address); this link is not over ssh") }
         var device = ""
         if let deviceNode = lm.optional("device") {
             device = try deviceNode.string()
@@ -156,10 +197,30 @@ extension ConfigLoader {
         let linkMatch = try lm.optional("match").map { node throws(ConfigError) in try udevProperties(node) }
         if device.isEmpty && linkMatch == nil { throw linkNode.error("give the RPMsg tty's device path (or glob), or a udev match") }
         if !device.isEmpty && linkMatch != nil { throw lm.keyError("match", "give either device or match, not both") }
-        var setup: [String] = []
-        if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
-        let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
         return LinkConfig(location: DeviceLocation(device: device, match: linkMatch), setup: setup, setupTimeout: setupTimeout)
+    }
+
+    /// `ssh:`, `device:` and `ssh_options:` of a `link:` block that reaches the board over ssh.
+    private static func parseSshTarget(_ lm: YAMLMapping, _ sshNode: YAMLReader, in linkNode: YAMLReader) throws(ConfigError) -> SshTarget {
+        let destination = try sshNode.string()
+        // ssh would take a leading '-' as an option, and an empty one as no destination at all.
+        if destination.isEmpty || destination.hasPrefix("-") || destination.contains(where: \.isWhitespace) {
+            throw sshNode.error("expected the board's ssh destination such as root@imx8mp-01, found '\(destination)'")
+        }
+        if lm.optional("match") != nil { throw lm.keyError("match", "a udev match finds a device on this machine; over ssh give the tty's path on the board as device") }
+        guard let deviceNode = lm.optional("device") else {
+            throw linkNode.error("ssh needs device: the RPMsg tty's path on the board, such as /dev/ttyRPMSG30")
+        }
+        let device = try deviceNode.string()
+        if !device.hasPrefix("/") {
+            throw deviceNode.error("expected the absolute path of the tty on the board such as /dev/ttyRPMSG30, found '\(device)'")
+        }
+        if device.contains(where: { "*?[".contains($0) }) {
+            throw deviceNode.error("a glob on the board is not supported over ssh yet; give the tty's path")
+        }
+        var options: [String] = []
+        if let o = lm.optional("ssh_options") { for item in try o.sequence() { options.append(try item.string()) } }
+        return SshTarget(destination: destination, device: device, options: options)
     }
 
     /// The `uart:` block: the M7 debug UART, its speed and its ready line.

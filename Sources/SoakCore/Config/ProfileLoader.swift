@@ -288,7 +288,12 @@ public enum ConfigLoader {
         } else {
             // The local kernel log is the board's only when the tester runs on the board (an RPMsg tty
             // is local); on a lab host driving a USB echo device it would be the host's own.
-            board.kernelLog = simulated ? .simulated : link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
+            // Over ssh the board's kernel log is the board's /dev/kmsg, which is not read over ssh yet.
+            switch link.location {
+            case .simulated: board.kernelLog = .simulated
+            case .ssh: board.kernelLog = .unwatched
+            case .local: board.kernelLog = link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
+            }
         }
         if let pw = root.optional("power") {
             board.power = try parsePower(pw, simulated: simulated)

@@ -4,6 +4,7 @@ import SoakCore
 /// Runs a board's setup commands (`modprobe imx_rpmsg_tty`, ...) through /bin/sh with a deadline.
 public enum SetupCommands {
     public struct Failure: Error, CustomStringConvertible {
+        public init(command: String, reason: String) { self.command = command; self.reason = reason }
         public var command: String
         public var reason: String
         public var description: String { "setup command '\(command)': \(reason)" }
@@ -11,10 +12,18 @@ public enum SetupCommands {
 
     /// `environment` is added to the tester's own (the simulated board's folder, for example).
     public static func run(_ commands: [String], timeout: SoakDuration, environment: [String: String] = [:]) throws(Failure) {
+        try run(commands, timeout: timeout, environment: environment) { ("/bin/sh", ["-c", $0]) }
+    }
+
+    /// Runs each command as the program and arguments `invocation` makes of it (ssh to the
+    /// board, for one reached over ssh).
+    static func run(_ commands: [String], timeout: SoakDuration, environment: [String: String] = [:],
+                    invocation: (String) -> (String, [String])) throws(Failure) {
         for command in commands {
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", command]
+            let (executable, arguments) = invocation(command)
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = arguments
             if !environment.isEmpty {
                 p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             }
