@@ -105,9 +105,7 @@ struct SoakSession {
                 FileHandle.standardError.write(Data("rpmsg-soak: \(parts.linkDevice) is not there yet; waiting up to \(timeout) (link.open_timeout)\n".utf8))
             }
             link = try parts.linkOpener.open(timeout: timeout, interrupted: parts.interrupted)
-            // A tty on the board is opened by `cat` there, which cannot make it exclusive.
-            let how = link is SshLink ? "raw, over ssh" : "raw, exclusive"
-            let e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(link.path) (\(how))")
+            let e = event(.linkOpen, monoStart: monoStart, wallStart: wallStart, message: "opened \(link.path) (\(link.openedAs))")
             timeline.emit(e)
         } catch {
             endEarly(error)

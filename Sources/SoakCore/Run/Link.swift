@@ -4,6 +4,8 @@
 public protocol Link: AnyObject {
     /// The device as the user named it.
     var path: String { get }
+    /// How it was opened, for the timeline: "raw, exclusive" for a local tty.
+    var openedAs: String { get }
     /// Waits until the link is readable (or writable, when `forWrite`), hung up, or `timeout`
     /// nanoseconds have passed.
     func wait(forWrite: Bool, timeout: UInt64) -> LinkReadiness
@@ -19,6 +21,7 @@ public protocol Link: AnyObject {
 }
 
 extension Link {
+    public var openedAs: String { "raw, exclusive" }
     public func write(_ bytes: UnsafeRawBufferPointer, returningBy deadline: UInt64) -> LinkIO { write(bytes) }
 }
 

@@ -170,6 +170,8 @@ public final class SshConnection {
 /// process's standard input and output. Non-blocking and timestamped at each system call like
 /// `TtyLink`; the ssh process ending is the hang-up, and its exit status says whose end it was.
 public final class SshLink: Link {
+    /// A tty on the board is opened by `cat` there, which cannot make it exclusive.
+    public let openedAs = "raw, over ssh"
     public let path: String
     private let process: ChildProcess
     /// nil once closed.
