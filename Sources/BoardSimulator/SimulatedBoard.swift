@@ -283,6 +283,10 @@ public final class SimulatedBoard: @unchecked Sendable {
             if !(state == "start" && bootAt != nil) { writeRemoteproc("state", real) }
         case "offline", "running", "attached":
             break
+        case "":
+            // Read between the writer's O_TRUNC and its write: rewriting the file now would
+            // replace it under the writer, whose "stop" would then be lost.
+            break
         default:
             // sysfs refuses anything else with EINVAL: the file goes back to the real state.
             if bootAt == nil {
