@@ -43,12 +43,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // What several test targets share (waiting for blocking work off the test pool).
+        .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(name: "SoakCoreTests", dependencies: ["SoakCore"]),
-        .testTarget(name: "SoakLinuxTests", dependencies: ["SoakLinux", "SoakCore", "CPosix"]),
-        .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore", "SoakReports"]),
+        .testTarget(name: "SoakLinuxTests", dependencies: ["SoakLinux", "SoakCore", "CPosix", "TestSupport"]),
+        .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore", "SoakReports", "TestSupport"]),
         .testTarget(name: "SoakReportsTests", dependencies: ["SoakReports", "SoakCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SoakCore", "SoakLinux"],
+        .testTarget(name: "EndToEndTests", dependencies: ["SoakCore", "SoakLinux", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ import BoardSimulator
 import Foundation
 import SoakCore
 import SoakLinux
+import TestSupport
 import Testing
 
 /// The firmware model against DOMAIN.md: chunking, UART lines, queue, UART cost.

@@ -2,6 +2,7 @@ import BoardSimulator
 import Foundation
 import SoakCore
 import SoakLinux
+import TestSupport
 import Testing
 
 /// Faults of the simulated board as the real runner sees them through real ptys: how each is

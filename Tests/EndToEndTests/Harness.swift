@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `rpmsg-soak` binary as a user would and reads what it left behind.
@@ -281,21 +282,4 @@ actor AsyncSemaphore {
             waiters.removeFirst().resume()
         }
     }
-}
-
-/// Something handed to or from another thread while its owner waits: nothing else touches it
-/// meanwhile, which the compiler cannot see.
-struct Handed<T>: @unchecked Sendable {
-    let value: T
-}
-
-/// Runs a blocking body on a thread of its own and waits for it without holding a thread of the
-/// test pool. The thread starts at once, even when the pool is busy.
-func offPool<T>(_ body: @escaping () throws -> T) async throws -> T {
-    let work = Handed(value: body)
-    return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Handed<T>, Error>) in
-        Thread {
-            do { c.resume(returning: Handed(value: try work.value())) } catch { c.resume(throwing: error) }
-        }.start()
-    }.value
 }

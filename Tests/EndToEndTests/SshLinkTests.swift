@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import SoakCore
 import SoakLinux
+import TestSupport
 import Testing
 
 /// The board's tty over ssh, against a real OpenSSH server on 127.0.0.1 started by each test;

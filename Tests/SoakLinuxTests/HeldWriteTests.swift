@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import SoakCore
 @testable import SoakLinux
+import TestSupport
 import Testing
 
 /// A write that sleeps in the kernel is cut short at its deadline. The NXP rpmsg tty sleeps in

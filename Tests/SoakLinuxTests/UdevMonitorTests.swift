@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import SoakCore
 import SoakLinux
+import TestSupport
 import Testing
 
 /// Real kernel uevents on this machine (no udevd needed): writing "change" to a tty's uevent

@@ -2,16 +2,17 @@ import Foundation
 
 /// Something handed to or from another thread while its owner waits: nothing else touches it
 /// meanwhile, which the compiler cannot see.
-struct Handed<T>: @unchecked Sendable {
-    let value: T
+public struct Handed<T>: @unchecked Sendable {
+    public let value: T
+    public init(value: T) { self.value = value }
 }
 
-/// Runs a blocking body (a wait for a device or a soak, mostly sleeping) on a thread of
+/// Runs a blocking body (a soak through real ptys, a wait for a device: mostly sleeping) on a thread of
 /// its own and waits for it without holding a thread of the test pool, which has only as many
 /// threads as cores: every other test would otherwise wait behind it. The test is suspended
 /// until the body returns, so nothing else uses what the body captured. Expectations belong
 /// after the await, in the test's own task.
-func offPool<T>(_ body: @escaping () throws -> T) async throws -> T {
+public func offPool<T>(_ body: @escaping () throws -> T) async throws -> T {
     let work = Handed(value: body)
     return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Handed<T>, Error>) in
         Thread {
