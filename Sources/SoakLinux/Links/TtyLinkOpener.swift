@@ -1,3 +1,4 @@
+import Glibc
 import SoakCore
 
 /// A tty on this machine by path, glob or udev match, looked up again at every open: waits
@@ -18,8 +19,9 @@ public final class TtyLinkOpener: LinkOpener {
             return try TtyLink.open(path: path, timeout: SoakDuration(nanoseconds: max(left, 100_000_000)))
         case .failure(let e):
             if case .path(let p) = device, !interrupted() {
-                // TtyLink.open says why a named path cannot be opened (missing, not a tty, busy).
-                return try TtyLink.open(path: p, timeout: .milliseconds(0))
+                if access(p, F_OK) != 0 { throw LinkOpenError(device: p, reason: "does not exist (waited \(timeout))") }
+                // TtyLink says why a path that is there cannot be opened (not a tty, busy).
+                return try TtyLink(path: p)
             }
             throw LinkOpenError(device: device.description,
                                 reason: interrupted() ? "interrupted" : "did not come back within \(timeout): \(e)")
