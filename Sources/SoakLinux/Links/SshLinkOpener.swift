@@ -23,7 +23,7 @@ public final class SshLinkOpener: LinkOpener {
             } catch {
                 lastReason = error.reason
                 // Waiting cannot fix a key the board refuses or a host key that does not match.
-                if SshConnection.permanentFailures.contains(where: error.reason.contains) {
+                if SshConnection.isPermanent(error.reason) {
                     throw LinkOpenError(device: description, reason: error.reason)
                 }
             }
@@ -31,138 +31,6 @@ public final class SshLinkOpener: LinkOpener {
             usleep(200_000)
         } while MonotonicClock.read() < deadline
         throw LinkOpenError(device: description, reason: interrupted() ? "interrupted" : "\(lastReason) (tried for \(timeout))")
-    }
-}
-
-/// One ssh connection to the board for a whole run (OpenSSH's ControlMaster, its socket in a
-/// private folder): every reopen and setup command rides on it without a new handshake. It
-/// ends when the last part holding it lets go, or when this process dies (its standard input
-/// is a pipe from us: the remote `cat` that keeps it open then sees the end).
-public final class SshConnection {
-    public let target: SshTarget
-    /// How often ssh checks that the board still answers (ServerAliveInterval); three missed
-    /// answers end the connection, which a run sees as "connection to the board lost".
-    public let aliveInterval: Int
-    private var directory: String?
-    private var master: ChildProcess?
-    private var masterInput: FileDescriptor?
-
-    public init(target: SshTarget, aliveInterval: Int = 2) {
-        self.target = target
-        self.aliveInterval = aliveInterval
-    }
-
-    deinit { close() }
-
-    static let ssh = "/usr/bin/ssh"
-
-    /// What OpenSSH says when trying again is no use (as opposed to a board still booting:
-    /// connection refused, timed out, no route).
-    static let permanentFailures = ["Permission denied", "Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED",
-                                    "Could not resolve hostname", "Bad configuration option", "command-line line"]
-
-    /// The arguments of an ssh that runs `remote` on the board through the master. Ours before
-    /// the user's where ours must win (ssh keeps the first value of an option); the user's
-    /// before the keep-alive defaults, which they may override.
-    func arguments(remote: String, master: Bool = false) -> [String] {
-        let controlPath = (directory ?? "/nonexistent") + "/master"
-        var args = ["-T", "-e", "none", "-o", "BatchMode=yes", "-o", "ControlPath=\(controlPath)",
-                    "-o", "ControlMaster=\(master ? "yes" : "no")", "-o", "ControlPersist=no"]
-        if master { args += ["-o", "ClearAllForwardings=yes"] }
-        args += target.options
-        args += ["-o", "ServerAliveInterval=\(aliveInterval)", "-o", "ServerAliveCountMax=3", "-o", "ConnectTimeout=10",
-                 "--", target.destination, remote]
-        return args
-    }
-
-    /// Starts the master connection unless it runs; waits until its socket is there.
-    func startMaster(deadline: UInt64, interrupted: () -> Bool) throws(LinkOpenError) {
-        if let master, master.poll() == nil, let directory, access("\(directory)/master", F_OK) == 0 { return }
-        stopMaster()
-        let dir: String
-        if let directory { dir = directory } else {
-            var template = Array("/tmp/rpmsg-soak-ssh.XXXXXX".utf8CString)
-            guard let made = mkdtemp(&template) else { throw LinkOpenError(device: target.description, reason: "cannot make a private folder for the ssh connection: \(Errno.current)") }
-            dir = String(cString: made)
-            directory = dir
-        }
-        unlink("\(dir)/master")
-        let input: (readEnd: FileDescriptor, writeEnd: FileDescriptor)
-        do { input = try FileDescriptor.pipe() } catch { throw LinkOpenError(device: target.description, reason: "pipe: \(error)") }
-        defer { input.readEnd.close() }
-        let errPath = "\(dir)/master.err"
-        let child: ChildProcess
-        do {
-            child = try ChildProcess(Self.ssh, arguments(remote: "exec cat >/dev/null", master: true),
-                                     stdin: .descriptor(input.readEnd), stdout: .null, stderr: .file(errPath))
-        } catch {
-            input.writeEnd.close()
-            throw LinkOpenError(device: target.description, reason: "cannot start \(Self.ssh): \(error)")
-        }
-        master = child
-        masterInput = input.writeEnd
-        while access("\(dir)/master", F_OK) != 0 {
-            if let end = child.poll() {
-                stopMaster()
-                throw LinkOpenError(device: target.description,
-                                    reason: "ssh to \(target.destination) failed (\(end)): \(Self.lastLine(ofFile: errPath) ?? "no message")")
-            }
-            if interrupted() || MonotonicClock.read() >= deadline {
-                stopMaster()
-                throw LinkOpenError(device: target.description, reason: "ssh to \(target.destination) did not connect: \(Self.lastLine(ofFile: errPath) ?? "no answer")")
-            }
-            usleep(10_000)
-        }
-    }
-
-    private var sessions = 0
-
-    /// A private path for the next session's stderr.
-    func nextSessionErrorPath() -> String {
-        sessions += 1
-        return "\(directory ?? "/tmp")/session-\(sessions).err"
-    }
-
-    private func stopMaster() {
-        guard let master else { return }
-        // End of input first: ssh closes the connection politely; SIGTERM and then SIGKILL when not.
-        masterInput?.close()
-        masterInput = nil
-        if master.wait(upTo: 200_000_000) == nil {
-            master.signal(SIGTERM)
-            if master.wait(upTo: 1_000_000_000) == nil { master.killAndReap() }
-        }
-        self.master = nil
-    }
-
-    /// Ends the master and removes its folder.
-    public func close() {
-        stopMaster()
-        if let directory {
-            for name in (try? directoryEntries(directory)) ?? [] { unlink("\(directory)/\(name)") }
-            rmdir(directory)
-        }
-        directory = nil
-    }
-
-    /// The last line ssh or the remote shell wrote to a stderr file, but for our own marker.
-    static func lastLine(ofFile path: String) -> String? {
-        guard let fd = try? FileDescriptor.open(path, .readOnly, options: .closeOnExec) else { return nil }
-        defer { fd.close() }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 65_536, let n = try? chunk.withUnsafeMutableBytes({ (b) throws(Errno) in try fd.read(into: b) }), n > 0 {
-            bytes += chunk[..<n]
-        }
-        let lines = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && $0 != SshLink.openMarker }
-        return lines.last.map { String($0.prefix(200)) }
-    }
-
-    /// `value` as one word for a POSIX shell: single-quoted, each `'` closed, escaped and reopened.
-    public static func shellQuoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 
@@ -198,7 +66,7 @@ public final class SshLink: Link {
     init(connection: SshConnection, deadline: UInt64, interrupted: () -> Bool) throws(LinkOpenError) {
         let target = connection.target
         path = "\(target.destination):\(target.device)"
-        errorPath = connection.nextSessionErrorPath()
+        errorPath = connection.nextSessionPath()
         let ends: (FileDescriptor, FileDescriptor)
         do { ends = try FileDescriptor.socketPair() } catch { throw LinkOpenError(device: path, reason: "socketpair: \(error)") }
         defer { ends.1.close() }
@@ -295,13 +163,3 @@ public final class SshLink: Link {
     }
 }
 
-extension SshConnection {
-    /// The whole stderr file (bounded), for the marker.
-    static func lastRaw(_ path: String) -> String {
-        guard let fd = try? FileDescriptor.open(path, .readOnly, options: .closeOnExec) else { return "" }
-        defer { fd.close() }
-        var chunk = [UInt8](repeating: 0, count: 1024)
-        let n = (try? chunk.withUnsafeMutableBytes { (b) throws(Errno) in try fd.read(into: b) }) ?? 0
-        return String(decoding: chunk[..<max(n, 0)], as: UTF8.self)
-    }
-}
