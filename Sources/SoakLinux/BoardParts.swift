@@ -89,6 +89,9 @@ public struct BoardParts {
         return TtyLinkOpener(device: linkDevice)
     }
 
+    /// The round trip of the ssh connection, for a board reached over ssh (not started).
+    public var networkProbe: SshRoundTripProbe? { sshConnection.map { SshRoundTripProbe(connection: $0) } }
+
     /// Why the link is not there right now (for a notice before a wait), or nil. Nothing on this
     /// machine says whether a tty on the board is there: the open tells.
     public func linkNotThereYet() -> String? {

@@ -118,11 +118,15 @@ struct SoakSession {
             print(line)
             fflush(nil)
         }
+        // Over ssh, the network's own round trip beside the soak: every latency includes it.
+        let network = parts.networkProbe
+        network?.start()
+        defer { network?.stop() }
         let runner: SoakRunner
         do {
             runner = try SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: sink,
                                     runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
-                                    recovery: parts.recoverySteps(power: power),
+                                    recovery: parts.recoverySteps(power: power), network: network,
                                     shouldStop: { stopRequested.load(ordering: .relaxed) })
         } catch {
             endEarly(error)

@@ -98,6 +98,11 @@ struct SshLinkTests {
         #expect(totals["sent"] ?? 0 >= 40)
         #expect(totals["echoed"] == totals["sent"] && totals["lost"] == 0 && totals["corrupted"] == 0, "\(totals)")
         #expect(totals["bytes_echoed"] == totals["bytes_sent"])
+        // The ssh connection's own round trip, measured beside the soak (one echo a second).
+        let network = try #require(try r.summary()["network"] as? [String: Any])
+        #expect(network["path"] as? String == "ssh to root@127.0.0.1")
+        #expect(((network["round_trip_micros"] as? [String: Any])?["count"] as? Int ?? 0) >= 1, "\(network)")
+        #expect(r.stdout.contains("includes the network (ssh to root@127.0.0.1"), "\(r.stdout)")
         #expect((try? String(contentsOfFile: "\(dir)/setup-ran", encoding: .utf8)) == "it's;/root", "the setup command ran once, through sh on the board")
     }
 

@@ -80,6 +80,9 @@ public struct IntervalSnapshot: Codable, Sendable, Equatable {
     public var scheduleLagMicros: [[UInt64]]?
     /// Anomalies of this interval counted but not listed as events of their own.
     public var anomaliesNotListed: UInt64
+    /// The network's own round trip during this interval (an idle echo over the ssh connection
+    /// to a remote board), microseconds, same encoding; nil for a board on this machine.
+    public var networkRoundTripMicros: [[UInt64]]? = nil
 }
 
 public struct AnomalyRecord: Codable, Sendable, Equatable {

@@ -52,3 +52,13 @@ public struct LinkOpenError: Error, CustomStringConvertible, Sendable {
     public init(device: String, reason: String) { self.device = device; self.reason = reason }
     public var description: String { "\(device): \(reason)" }
 }
+
+/// The round trip of the path every echo also crosses before it reaches the board (ssh to a
+/// board reached from a lab host), measured beside the traffic with an idle echo: a reader of
+/// the report can tell network jitter from RPMsg latency. Called from the runner's thread at
+/// each report interval; the probe measures on a thread of its own.
+public protocol NetworkProbe: AnyObject {
+    /// The round trips measured since the last call, in microseconds (HdrHistogram sparse
+    /// buckets, as `IntervalSnapshot.latencyMicros`); nil when none was measured.
+    func takeRoundTrips() -> [[UInt64]]?
+}

@@ -68,11 +68,12 @@ public final class SoakRunner {
 
     /// - waiter: how waits outside the link pass; default: real time on the inbox.
     /// - recovery: the board's recovery steps; used when the profile has a `recovery:` policy.
+    /// - network: the round trip of the path to a remote board, recorded with each interval.
     /// - Throws: a rule or heartbeat pattern that does not compile (the loader checks them
     ///   first; a run never goes on with an empty rule set).
     public init(profile: Profile, link: Link, clock: SoakClock, waiter: Waiter? = nil, sink: EventSink,
                 runStartMono: UInt64, runStartWall: Date, watch: Watch? = nil, recovery: [RecoveryStep] = [],
-                shouldStop: @escaping () -> Bool) throws(ConfigError) {
+                network: NetworkProbe? = nil, shouldStop: @escaping () -> Bool) throws(ConfigError) {
         self.profile = profile
         self.link = link
         self.watch = watch
@@ -87,6 +88,7 @@ public final class SoakRunner {
         verifier = EchoVerifier(lossTimeout: profile.link.lossTimeout)
         health = LinkHealth(hangTimeout: profile.link.hangTimeout)
         traffic = TrafficLoop(profile: profile)
+        traffic.network = network
     }
 
     public func run() -> Outcome {

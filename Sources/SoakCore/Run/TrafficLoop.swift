@@ -38,6 +38,8 @@ struct TrafficLoop {
     private var settle: (until: UInt64, previous: Int)?
     /// The longest a write was held in the driver since the last failure.
     private var longestWrite: UInt64 = 0
+    /// The network's round trip, for a board reached over ssh.
+    var network: NetworkProbe?
 
     init(profile: Profile) {
         self.profile = profile
@@ -216,6 +218,7 @@ struct TrafficLoop {
         anomaliesNotListed = 0
         anomalyEvents = 0
         snap.latencyMicros = verifier.latency.sparseBuckets
+        snap.networkRoundTripMicros = network?.takeRoundTrips()
         totalLatency.add(verifier.latency)
         verifier.resetIntervalLatency()
         scheduleLag.reset()

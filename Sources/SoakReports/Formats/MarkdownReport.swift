@@ -20,6 +20,7 @@ public enum MarkdownReport {
         let us = { (v: UInt64?) in v.map(CriteriaCheck.formatMicros) ?? "-" }
         md.append("| \(t.sent) | \(t.echoed) | \(String(format: "%.0f", s.messagesPerSecond)) | \(t.lost) | \(t.corrupted) | \(t.duplicated) | "
                   + "\(t.outOfOrder) | \(t.unanswered) | \(us(l?.p50)) | \(us(l?.p99)) | \(us(l?.max)) |")
+        if let n = s.network { md += ["", "Latency " + cell(ReportSentences.network(n)) + "."] }
         if !s.criteria.isEmpty {
             md.append("")
             md.append("| criterion | limit | observed | result |")

@@ -29,6 +29,12 @@ public struct ProgressLine {
             h.add(sparse: s.latencyMicros)
             let p99 = h.totalCount > 0 ? CriteriaCheck.formatMicros(h.valueAtPercentile(99)) : "-"
             var text = "\(stamp) \(s.phase): sent \(t.sent), echoed \(t.echoed) (\(Int(rate.rounded()))/s), p99 \(p99)"
+            if let net = s.networkRoundTripMicros {
+                // Over ssh the p99 includes the network: its own round trip beside it.
+                var n = EchoVerifier.makeHistogram()
+                n.add(sparse: net)
+                text += " (network \(CriteriaCheck.formatMicros(n.max)))"
+            }
             let bad = [("lost", t.lost), ("corrupted", t.corrupted), ("duplicated", t.duplicated), ("out of order", t.outOfOrder)]
                 .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
             if !bad.isEmpty { text += ", " + bad.joined(separator: ", ") }

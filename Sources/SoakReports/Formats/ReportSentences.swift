@@ -1,4 +1,5 @@
 import Foundation
+import SoakCore
 
 /// The sentences more than one report says, built in one place so that a change of wording is
 /// one edit. Each format keeps the punctuation and number style its readers already parse (CI
@@ -50,6 +51,14 @@ enum ReportSentences {
         case .markdown: return oneDecimal(r.mtbfLower95) + " to " + (upper ?? "unbounded")
         case .html: return seconds(r.mtbfLower95, style) + " to " + (upper ?? "unbounded")
         }
+    }
+
+    /// `includes the network (ssh to root@imx8mp-01, its own round trip p50 1.2 ms, p99 3.4 ms,
+    /// max 9.1 ms)`: said next to the latency figures of a board reached over a network.
+    static func network(_ n: NetworkSummary) -> String {
+        guard let l = n.roundTripMicros else { return "includes the network (\(n.path), its own round trip not measured)" }
+        let f = CriteriaCheck.formatMicros
+        return "includes the network (\(n.path), its own round trip p50 \(f(l.p50)), p99 \(f(l.p99)), max \(f(l.max)))"
     }
 
     /// `power-cycle x7, reopen x1`: names in order, each with its count.

@@ -17,7 +17,8 @@ public enum TextReport {
         lines.append(String(format: "  %.1f s, %llu sent, %llu echoed (%.0f/s), lost %llu, corrupted %llu, duplicated %llu, out of order %llu, unanswered %llu",
                             s.durationSeconds, t.sent, t.echoed, s.messagesPerSecond, t.lost, t.corrupted, t.duplicated, t.outOfOrder, t.unanswered))
         if let l = s.latencyMicros {
-            lines.append("  round trip: p50 \(CriteriaCheck.formatMicros(l.p50)), p99 \(CriteriaCheck.formatMicros(l.p99)), max \(CriteriaCheck.formatMicros(l.max))")
+            lines.append("  round trip: p50 \(CriteriaCheck.formatMicros(l.p50)), p99 \(CriteriaCheck.formatMicros(l.p99)), max \(CriteriaCheck.formatMicros(l.max))"
+                         + (s.network.map { "; " + ReportSentences.network($0) } ?? ""))
         }
         if let g = s.scheduleLagMicros {
             lines.append("  send lag behind schedule: p50 \(CriteriaCheck.formatMicros(g.p50)), p99 \(CriteriaCheck.formatMicros(g.p99)), max \(CriteriaCheck.formatMicros(g.max))")

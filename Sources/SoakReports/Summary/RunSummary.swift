@@ -34,6 +34,18 @@ public struct RunSummary: Codable, Sendable {
     public var phases: [PhaseSummary]
     public var anomalies: [String: UInt64]
     public var warnings: [String]
+    /// The network between the tester and the board, when there was one (a board reached over
+    /// ssh from a lab host): every latency figure of the run includes it.
+    public var network: NetworkSummary? = nil
+}
+
+/// The path every echo crossed besides RPMsg, and its own round trip.
+public struct NetworkSummary: Codable, Sendable {
+    /// How the board was reached: `ssh to root@imx8mp-01`.
+    public var path: String
+    /// The idle round trip of that path (one byte echoed by `cat` on the board through the same
+    /// connection, once a second), over the whole run; nil when none was measured.
+    public var roundTripMicros: LatencySummary?
 }
 
 public struct LatencySummary: Codable, Sendable {

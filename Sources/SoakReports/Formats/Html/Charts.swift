@@ -88,7 +88,7 @@ enum Charts {
         return chart.svg(title: "Echoed messages per second, per report interval, over the run")
     }
 
-    static func latency(_ series: TimeSeries, marks: [Mark], phases: [(t: Double, name: String)], xMax: Double) -> String {
+    static func latency(_ series: TimeSeries, marks: [Mark], phases: [(t: Double, name: String)], xMax: Double, network: String? = nil) -> String {
         var chart = SvgChart(height: 300)
         let time = timeAxis(chart, xMax: xMax)
         let lows = series.points.compactMap(\.p50)
@@ -122,7 +122,7 @@ enum Charts {
             return "p50 \(p50), p99 \(worst(\.p99)), max \(worst(\.max)), \(count) echoes"
         })
         chart.marks(marks, x: time.scale)
-        return chart.svg(title: "Round-trip latency per report interval (p50, p99, max) over the run")
+        return chart.svg(title: "Round-trip latency per report interval (p50, p99, max) over the run" + (network.map { ", \($0)" } ?? ""))
     }
 
     static func legendItems(_ base: [(String, String)], marks: [Mark]) -> [(color: String, name: String)] {

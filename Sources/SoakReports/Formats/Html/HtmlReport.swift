@@ -67,7 +67,9 @@ public enum HtmlReport {
             ("rate", String(format: "%.1f msg/s", s.messagesPerSecond)),
             ("link failures", s.linkFailures.isEmpty ? "no link failure" : "\(s.linkFailures.count)"),
         ]
-        if let l = s.latencyMicros { items.append(("round trip p99", CriteriaCheck.formatMicros(l.p99))) }
+        if let l = s.latencyMicros {
+            items.append((s.network == nil ? "round trip p99" : "round trip p99 (with network)", CriteriaCheck.formatMicros(l.p99)))
+        }
         let failed = s.criteria.filter { !$0.passed }.count
         items.append(("criteria", failed == 0 ? "all \(s.criteria.count) met" : "\(failed) of \(s.criteria.count) failed"))
         var out = "<section class=\"glance\">" + items.map { "<div><span>\(Markup.escape($0.0))</span><b>\(Markup.escape($0.1))</b></div>" }.joined() + "</section>"
@@ -102,8 +104,10 @@ public enum HtmlReport {
         var latency: [String] = []
         if let l = s.latencyMicros { latency.append(latencyRow("round trip", l)) }
         if let g = s.scheduleLagMicros { latency.append(latencyRow("send lag behind schedule", g)) }
+        if let r = s.network?.roundTripMicros { latency.append(latencyRow("network alone (ssh echo)", r)) }
         body += latency.isEmpty ? "<p>No echo: no round-trip latency.</p>"
             : table(["", "count", "min", "p50", "p90", "p99", "p99.9", "max", "mean"], latency)
+        if let n = s.network { body += "<p class=\"note\">Every latency figure of this run " + Markup.escape(ReportSentences.network(n)) + ".</p>" }
         return section("Totals", body)
     }
 
@@ -125,7 +129,7 @@ public enum HtmlReport {
         let xMax = max(s.durationSeconds, series.points.last?.end ?? 0, marks.map(\.t).max() ?? 0)
         var parts = [
             Charts.throughput(series, marks: marks, phases: phases, xMax: xMax),
-            Charts.latency(series, marks: marks, phases: phases, xMax: xMax),
+            Charts.latency(series, marks: marks, phases: phases, xMax: xMax, network: s.network.map { "including the network (\($0.path))" }),
             Charts.distribution(series.whole, summary: s.latencyMicros),
         ]
         if s.reliability.failures > 0 {
