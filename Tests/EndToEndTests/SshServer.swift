@@ -60,7 +60,10 @@ final class SshServer: @unchecked Sendable {
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline {
                 if p.poll() != nil { break }
-                if accepts(port: port) { return SshServer(dir: dir, port: port, process: p) }
+                if accepts(port: port) {
+                    try "\(p.pid)\n".write(toFile: "\(dir)/listener.pid", atomically: true, encoding: .utf8)
+                    return SshServer(dir: dir, port: port, process: p)
+                }
                 usleep(20_000)
             }
             p.killAndReap()
@@ -70,21 +73,54 @@ final class SshServer: @unchecked Sendable {
         throw SshServerError(message: "sshd did not start: \(lastProblem)")
     }
 
+    /// The listening sshd now: ours, or the one `powerCommands`'s on command started again.
+    var listener: pid_t {
+        ((try? String(contentsOfFile: "\(dir)/listener.pid", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+            ?? process.pid
+    }
+
     /// The per-connection sshd processes (children of the listener): killing one is a board
     /// whose connection died (power lost, cable pulled).
     func connectionProcesses() -> [pid_t] {
+        let listener = listener
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[1]) == process.pid
+            return fields.count > 2 && Int32(fields[1]) == listener
         }
     }
 
-    /// Ends the connections, then the listener.
+    /// Shell commands for a board file's `power: {kind: command}` that switch the simulated
+    /// board in `simDir` as a real board's power would: off stops the board and its sshd (the
+    /// listener and every connection, at once, as a power loss does); on starts the board and,
+    /// unless `sshdComesBack` is false, its sshd again (as a daemon, on the same port).
+    func powerCommands(simDir: String, sshdComesBack: Bool = true) throws -> (off: String, on: String) {
+        let off = "\(dir)/power-off.sh"
+        try """
+        echo 'power off' > '\(simDir)/control'
+        L=$(cat '\(dir)/listener.pid')
+        for f in /proc/[0-9]*/stat; do
+          read -r pid comm state ppid rest < "$f" 2>/dev/null && [ "$ppid" = "$L" ] && kill -KILL "$pid"
+        done
+        kill -KILL "$L"
+        exit 0
+
+        """.write(toFile: off, atomically: true, encoding: .utf8)
+        let on = "\(dir)/power-on.sh"
+        try """
+        echo 'power on' > '\(simDir)/control'
+        \(sshdComesBack ? "\(Self.sshd) -f '\(dir)/sshd_config' -E '\(dir)/sshd.log' -o 'PidFile=\(dir)/listener.pid'" : "true")
+
+        """.write(toFile: on, atomically: true, encoding: .utf8)
+        return ("sh \(off)", "sh \(on)")
+    }
+
+    /// Ends the connections, then the listener (and one started again by the on command).
     func stop() {
         for pid in connectionProcesses() { kill(pid, SIGKILL) }
+        if listener != process.pid { kill(listener, SIGKILL) }
         process.killAndReap()
     }
 

@@ -43,6 +43,8 @@ public final class RecoveryStrategy {
             if recoveries >= policy.maxRecoveries {
                 return .gaveUp("\(recoveries) recoveries: the limit (max_recoveries) is reached")
             }
+            // What the last step tried said, for the run's end: the morning reader's first clue.
+            var lastTried: String?
             for name in policy.ladder {
                 if context.interrupted() { return .stopped }
                 let started = context.clock.now()
@@ -67,6 +69,7 @@ public final class RecoveryStrategy {
                 }
                 let seconds = Double(context.clock.now() &- started) / 1e9
                 hooks.record(RecoveryRecord(step: name, outcome: back != nil ? .succeeded : .failed, seconds: seconds, detail: detail))
+                lastTried = "\(name.rawValue): \(detail)"
                 if let back {
                     recoveries += 1
                     consecutiveFailures = 0
@@ -75,7 +78,8 @@ public final class RecoveryStrategy {
             }
             consecutiveFailures += 1
             if consecutiveFailures >= policy.maxConsecutiveFailures {
-                return .gaveUp("\(consecutiveFailures) recovery ladders in a row did not bring the link back")
+                return .gaveUp("\(consecutiveFailures) recovery ladders in a row did not bring the link back"
+                               + (lastTried.map { "; last, \($0)" } ?? ""))
             }
         }
     }
