@@ -139,6 +139,11 @@ struct SshKernelLogTests {
         return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
     }
 
+    /// `inject`, throwing when it cannot (no expectations on the thread of an `offPool` body).
+    static func injected(_ line: String) throws {
+        guard inject(line) else { throw SshServer.SshServerError(message: "cannot write to /dev/kmsg: errno \(errno)") }
+    }
+
     /// The real /dev/kmsg of "the board" (this machine) through ssh: the character-device path
     /// (`cat`, the boot id and uptime header). Other tests write into the same kernel log, so
     /// only this test's tagged lines are looked at.
@@ -148,7 +153,7 @@ struct SshKernelLogTests {
         let (got, mine) = try await offPool { () throws -> (Gathered, [String]) in
             let server = try SshServer.start()
             defer { server.stop() }
-            try #require(Self.inject("<3>\(tag) from before the run"))
+            try Self.injected("<3>\(tag) from before the run")
             let connection = Self.connection(server)
             defer { connection.close() }
             let source = SshKmsgSource(connection: connection)
@@ -157,13 +162,13 @@ struct SshKernelLogTests {
             source.start(into: got.inbox)
             defer { source.stop() }
             got.wait { $0.opened > 0 || !$0.lost.isEmpty || !$0.notices.isEmpty }
-            try #require(Self.inject("<3>\(tag) \(Self.kick)"))
+            try Self.injected("<3>\(tag) \(Self.kick)")
             got.wait { _ in mine().count >= 1 }
             for pid in server.connectionProcesses() { kill(pid, SIGKILL) }
             got.wait { !$0.lost.isEmpty }
-            try #require(Self.inject("<4>\(tag) while away"))
+            try Self.injected("<4>\(tag) while away")
             got.wait { $0.opened >= 2 && mine().count >= 2 }
-            try #require(Self.inject("<6>\(tag) after the return"))
+            try Self.injected("<6>\(tag) after the return")
             got.wait { _ in mine().count >= 3 }
             return (got, mine())
         }

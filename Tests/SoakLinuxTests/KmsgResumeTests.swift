@@ -100,5 +100,7 @@ struct KmsgResumeTests {
         #expect(first.hasPrefix(#"K='/tmp/it'\''s kmsg'; F=-1; "#), "\(first)")
         #expect(first.contains(#"exec cat "$K""#) && first.contains(#"exec tail -c +$((F+1)) -f "$K""#))
         #expect(SshKmsgSource.remoteCommand(path: "/dev/kmsg", from: 4096).contains("F=4096; "))
+        // As README.md ("The board over SSH") shows it: change both together.
+        #expect(SshKmsgSource.remoteCommand(path: "/dev/kmsg", from: nil) == #"K='/dev/kmsg'; F=-1; if [ -c "$K" ]; then read B </proc/sys/kernel/random/boot_id && read U I </proc/uptime || exit 70; printf 'rpmsg-soak-kmsg device %s %s\n' "$B" "$U"; exec cat "$K"; fi; S=$(wc -c <"$K") || exit 66; S=$((S)); if [ "$F" -lt 0 ]; then F=$S; elif [ "$S" -lt "$F" ]; then F=0; fi; printf 'rpmsg-soak-kmsg file %s %s\n' "$S" "$F"; exec tail -c +$((F+1)) -f "$K""#)
     }
 }
