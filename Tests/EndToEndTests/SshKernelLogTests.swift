@@ -7,8 +7,8 @@ import Testing
 
 /// The board's kernel log read over ssh (SshKmsgSource), against a real OpenSSH server on
 /// 127.0.0.1 started by each test; the "board" is this machine, its kernel log a file in kmsg
-/// format as the simulator writes it. Serialized for the same reason as SshLinkTests: the soak
-/// test holds a simulator (one of Harness's binary slots) while its run waits for another.
+/// format as the simulator writes it, or this machine's real /dev/kmsg (as root). Serialized
+/// (each test starts its own sshd); no test here runs the binary, so none holds a Harness slot.
 @Suite(.serialized, .enabled(if: !SshServer.missing, "needs /usr/sbin/sshd (Debian's openssh-server; scripts/setup installs it)"))
 struct SshKernelLogTests {
     /// What the source delivered, gathered on the reading thread.
@@ -146,7 +146,8 @@ struct SshKernelLogTests {
 
     /// The real /dev/kmsg of "the board" (this machine) through ssh: the character-device path
     /// (`cat`, the boot id and uptime header). Other tests write into the same kernel log, so
-    /// only this test's tagged lines are looked at.
+    /// only this test's tagged lines are looked at, and none of them would match a rule (a run
+    /// watching this machine's /dev/kmsg meanwhile must not see a kick failure from here).
     @Test(.enabled(if: getuid() == 0, "needs root to write and read /dev/kmsg"))
     func theBoardsDevKmsgIsReadFromTheRunsStartAndGoesOnAfterTheLastRecordWhenSshAnswersAgain() async throws {
         let tag = "rpmsg-soak-ssh-\(UUID().uuidString.prefix(8))"
@@ -162,7 +163,7 @@ struct SshKernelLogTests {
             source.start(into: got.inbox)
             defer { source.stop() }
             got.wait { $0.opened > 0 || !$0.lost.isEmpty || !$0.notices.isEmpty }
-            try Self.injected("<3>\(tag) \(Self.kick)")
+            try Self.injected("<3>\(tag) hello from the board")
             got.wait { _ in mine().count >= 1 }
             for pid in server.connectionProcesses() { kill(pid, SIGKILL) }
             got.wait { !$0.lost.isEmpty }
@@ -173,14 +174,19 @@ struct SshKernelLogTests {
             return (got, mine())
         }
         #expect(got.notices.first == .opened("root@127.0.0.1:/dev/kmsg over ssh"), "\(got.notices)")
-        #expect(mine == ["\(tag) \(Self.kick)", "\(tag) while away", "\(tag) after the return"],
+        #expect(mine == ["\(tag) hello from the board", "\(tag) while away", "\(tag) after the return"],
                 "history skipped, nothing repeated after the reconnect, nothing lost: \(mine) \(got.notices)")
         let levels = got.lines.filter { $0.text.hasPrefix(tag) }.map(\.level)
         #expect(levels == [3, 4, 6])
         #expect(got.lines.filter { $0.text.hasPrefix(tag) }.allSatisfy { $0.kernelSeq != nil })
         #expect(got.lost.count == 1 && got.lost.first?.contains("connection to the board lost") == true, "\(got.notices)")
     }
+}
 
+/// A soak whose kernel log is read over ssh. In SshLinkTests (serialized): it holds a simulator
+/// (one of Harness's binary slots) while its run waits for another, and a suite of its own would
+/// be a fourth such holder of the four slots.
+extension SshLinkTests {
     @Test func aKickFailureOnTheSimulatedBoardReachesTheRunsKernelLogOverSsh() async throws {
         let server = try await offPool { try SshServer.start() }
         defer { server.stop() }
@@ -211,7 +217,7 @@ struct SshKernelLogTests {
         #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
         let kernelLog = try String(contentsOfFile: "\(try #require(r.runFolder))/kernel.log", encoding: .utf8)
         #expect(kernelLog.contains("opened root@127.0.0.1:\(simDir)/kmsg over ssh"), "\(kernelLog)")
-        #expect(kernelLog.contains("<3> \(Self.kick)"), "read over ssh: \(kernelLog)")
+        #expect(kernelLog.contains("<3> \(SshKernelLogTests.kick)"), "read over ssh: \(kernelLog)")
         let failures = try #require(try r.summary()["link_failures"] as? [[String: Any]])
         let diagnosis = failures.first?["diagnosis"] as? String ?? ""
         #expect(diagnosis.contains("kick timeout on vq 1"), "\(diagnosis)")
