@@ -154,6 +154,12 @@ public struct BoardParts {
                 sources.append(KmsgSource())
             }
         case .file(let p)?: sources.append(KmsgFileSource(path: p, fromStart: false))
+        case .ssh(let p)?:
+            // The loader takes `source: ssh` only for a link over ssh: the board's own log, read
+            // through the run's connection.
+            if let sshConnection { sources.append(SshKmsgSource(connection: sshConnection, path: p)) } else {
+                warn("the kernel log \(p) is read over ssh, but the link is not over ssh: the kernel log is not watched")
+            }
         case .unwatched?, nil: break
         }
         return sources

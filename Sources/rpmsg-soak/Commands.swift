@@ -88,7 +88,11 @@ struct Plan {
         }
         if let k = board.kernelLog {
             var path = ""
-            if case .file(let p) = k { path = " \(p)" }
+            switch k {
+            case .file(let p), .ssh(let p): path = " \(p)"
+            case .kmsg, .simulated, .unwatched: break
+            }
+            if case .ssh = k, case .ssh(let target) = board.link.location { path += " on \(target.destination)" }
             lines.append("  kernel log: \(k.source.rawValue)\(path)")
         }
         if let p = board.power { lines.append("  power: \(p.summary)") }

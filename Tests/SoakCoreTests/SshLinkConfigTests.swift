@@ -15,7 +15,7 @@ struct SshLinkConfigTests {
         #expect(b.link.location == .ssh(SshTarget(destination: "root@imx8mp-01", device: "/dev/ttyRPMSG30",
                                                    options: ["-p", "2222", "-i", "key"])))
         #expect("\(b.link.location)" == "root@imx8mp-01:/dev/ttyRPMSG30 over ssh")
-        #expect(b.kernelLog == .unwatched, "the board's kmsg is not read over ssh yet; the host's is not the board's")
+        #expect(b.kernelLog == .ssh(path: "/dev/kmsg"), "the board's own /dev/kmsg over the link's connection, not the host's")
         #expect(!b.isSimulated && b.power == nil && b.uart == nil)
     }
 
@@ -36,6 +36,45 @@ struct SshLinkConfigTests {
         #expect(optionsAlone?.key.contains("ssh_options") == true)
         let simUart = boardError(Self.board + "\nuart: {device: sim}\n")
         #expect(simUart != nil)
+    }
+
+    @Test("kernel_log source ssh: the board's /dev/kmsg by default, or the path given, on the board")
+    func kernelLogOverSsh() throws {
+        let explicit = try ConfigLoader.parseBoard(text: Self.board + "\nkernel_log: {source: ssh}\n", file: "board.yaml")
+        #expect(explicit.kernelLog == .ssh(path: "/dev/kmsg"))
+        #expect(explicit.kernelLog?.source == .ssh && explicit.kernelLog?.path == "/dev/kmsg")
+        let file = try ConfigLoader.parseBoard(text: Self.board + "\nkernel_log:\n  source: ssh\n  path: /var/log/kmsg.log\n", file: "board.yaml")
+        #expect(file.kernelLog == .ssh(path: "/var/log/kmsg.log"))
+        let none = try ConfigLoader.parseBoard(text: Self.board + "\nkernel_log: {source: none}\n", file: "board.yaml")
+        #expect(none.kernelLog == .unwatched)
+    }
+
+    @Test("kernel_log source ssh needs a link over ssh; kmsg on an ssh link would be the lab host's")
+    func kernelLogErrors() {
+        let local = boardError("name: lab\nlink: {device: /dev/ttyUSB0}\nkernel_log: {source: ssh}\n")
+        #expect(local?.description.hasPrefix("board.yaml:3:22") == true, "\(String(describing: local))")
+        #expect(local?.message.contains("not over ssh") == true, "\(String(describing: local))")
+        let kmsg = boardError(Self.board + "\nkernel_log:\n  source: kmsg\n")
+        #expect(kmsg?.line == 4, "\(String(describing: kmsg))")
+        #expect(kmsg?.message.contains("lab host") == true && kmsg?.message.contains("source: ssh") == true, "\(String(describing: kmsg))")
+        let relative = boardError(Self.board + "\nkernel_log: {source: ssh, path: kmsg}\n")
+        #expect(relative?.line == 3 && relative?.message.contains("absolute path") == true, "\(String(describing: relative))")
+    }
+
+    @Test("kernel_log ssh in a timeline is flat JSON with its path; timelines without it read as before")
+    func kernelLogJSON() throws {
+        let b = try ConfigLoader.parseBoard(text: Self.board + "\nkernel_log: {source: ssh, path: /var/log/kmsg.log}\n", file: "board.yaml")
+        let json = try BoardTimelineCompatibilityTests.timelineJSON(b)
+        #expect(json.contains(#""kernel_log":{"path":"/var/log/kmsg.log","source":"ssh"}"#), "\(json)")
+        #expect(try BoardTimelineCompatibilityTests.decodeTimelineBoard(json) == b)
+        // Without a path (a hand-written timeline): the default.
+        let bare = json.replacingOccurrences(of: #""kernel_log":{"path":"/var/log/kmsg.log","source":"ssh"}"#, with: #""kernel_log":{"source":"ssh"}"#)
+        #expect(try BoardTimelineCompatibilityTests.decodeTimelineBoard(bare).kernelLog == .ssh(path: "/dev/kmsg"))
+        // An ssh board from before: kernel_log none, as the loader made it then.
+        let old = #"{"kernel_log":{"source":"none"},"link":{"device":"/dev/ttyRPMSG30","setup":[],"setup_timeout":"30s","ssh":"root@imx8mp-01"},"name":"lab"}"#
+        let decoded = try BoardTimelineCompatibilityTests.decodeTimelineBoard(old)
+        #expect(decoded.kernelLog == .unwatched)
+        #expect(try BoardTimelineCompatibilityTests.timelineJSON(decoded) == old)
     }
 
     @Test("its JSON adds ssh and ssh_options to the link, and reads back")

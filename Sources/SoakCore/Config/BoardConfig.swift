@@ -43,13 +43,16 @@ public struct BoardConfig: Sendable, Codable, Equatable {
 /// The kernel log to watch.
 public enum KernelLogConfig: Sendable, Codable, Equatable {
     /// The `source` word of a board file (and a timeline).
-    public enum Source: String, Sendable, Codable { case kmsg, file, sim, none }
+    public enum Source: String, Sendable, Codable { case kmsg, file, sim, ssh, none }
     /// This machine's /dev/kmsg.
     case kmsg
     /// A file to follow (one kmsg record or one plain line per line).
     case file(path: String)
     /// The simulated board's.
     case simulated
+    /// The board's own, read over the link's ssh connection: `path` on the board (/dev/kmsg,
+    /// or a file in its format).
+    case ssh(path: String)
     /// None (`source: none`).
     case unwatched
 
@@ -58,7 +61,20 @@ public enum KernelLogConfig: Sendable, Codable, Equatable {
         case .kmsg: return .kmsg
         case .file: return .file
         case .simulated: return .sim
+        case .ssh: return .ssh
         case .unwatched: return .none
+        }
+    }
+
+    /// The path on the board read over ssh when the board file names none.
+    public static let sshDefaultPath = "/dev/kmsg"
+
+    /// The path it reads (this machine's, or the board's over ssh), if it names one.
+    public var path: String? {
+        switch self {
+        case .kmsg: return "/dev/kmsg"
+        case .file(let p), .ssh(let p): return p
+        case .simulated, .unwatched: return nil
         }
     }
 }
@@ -120,6 +136,7 @@ extension KernelLogConfig {
         case .kmsg: self = .kmsg
         case .file: self = .file(path: try c.decode(String.self, forKey: .path))
         case .sim: self = .simulated
+        case .ssh: self = .ssh(path: try c.decodeIfPresent(String.self, forKey: .path) ?? Self.sshDefaultPath)
         case .none: self = .unwatched
         }
     }
@@ -127,7 +144,10 @@ extension KernelLogConfig {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(source, forKey: .source)
-        if case .file(let path) = self { try c.encode(path, forKey: .path) }
+        switch self {
+        case .file(let path), .ssh(let path): try c.encode(path, forKey: .path)
+        case .kmsg, .simulated, .unwatched: break
+        }
     }
 }
 

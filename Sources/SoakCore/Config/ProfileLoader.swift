@@ -270,28 +270,41 @@ public enum ConfigLoader {
         } else if simulated {
             board.uart = UartConfig(location: .simulated, baud: 115_200)
         }
+        let overSsh: Bool
+        if case .ssh = link.location { overSsh = true } else { overSsh = false }
         if let k = root.optional("kernel_log") {
             let km = try k.mapping(allowed: ["source", "path"])
             let s = try km.required("source")
-            guard let src = KernelLogConfig.Source(rawValue: try s.string()) else { throw s.error("expected kmsg, file, sim or none") }
-            let path = try km.optional("path")?.string()
+            guard let src = KernelLogConfig.Source(rawValue: try s.string()) else { throw s.error("expected kmsg, file, sim, ssh or none") }
+            let pathNode = km.optional("path")
+            let path = try pathNode?.string()
             switch src {
-            case .kmsg: board.kernelLog = .kmsg
+            case .kmsg:
+                if overSsh {
+                    throw s.error("'kmsg' is this machine's /dev/kmsg, the lab host's, not the board's; the link is over ssh: use source: ssh (the board's /dev/kmsg over the link's connection)")
+                }
+                board.kernelLog = .kmsg
             case .file:
                 guard let path else { throw k.error("source: file needs a path") }
                 board.kernelLog = .file(path: path)
             case .sim:
                 if !simulated { throw s.error("'sim' is the simulated board's kernel log; this board's link is not simulated") }
                 board.kernelLog = .simulated
+            case .ssh:
+                if !overSsh { throw s.error("'ssh' reads the board's kernel log over the link's ssh connection; this board's link is not over ssh (link: {ssh: user@host, device: ...})") }
+                if let path, let pathNode, !path.hasPrefix("/") {
+                    throw pathNode.error("expected the absolute path of the kernel log on the board (default /dev/kmsg)")
+                }
+                board.kernelLog = .ssh(path: path ?? KernelLogConfig.sshDefaultPath)
             case .none: board.kernelLog = .unwatched
             }
         } else {
             // The local kernel log is the board's only when the tester runs on the board (an RPMsg tty
             // is local); on a lab host driving a USB echo device it would be the host's own.
-            // Over ssh the board's kernel log is the board's /dev/kmsg, which is not read over ssh yet.
+            // Over ssh it is the board's /dev/kmsg, read through the link's connection.
             switch link.location {
             case .simulated: board.kernelLog = .simulated
-            case .ssh: board.kernelLog = .unwatched
+            case .ssh: board.kernelLog = .ssh(path: KernelLogConfig.sshDefaultPath)
             case .local: board.kernelLog = link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
             }
         }
