@@ -18,7 +18,7 @@ extension SshLinkTests {
         try """
         name: lab-over-ssh
         link: {ssh: root@127.0.0.1, device: \(simDir)/ttyRPMSG30, ssh_options: \(server.clientOptionsYAML)}
-        \(Harness.quietKernel)
+        kernel_log: {source: ssh, path: \(simDir)/kmsg}
         power:
           kind: command
           on: "echo on >> \(relay); \(power.on)"
@@ -78,6 +78,13 @@ extension SshLinkTests {
         let switched = try String(contentsOfFile: lab.relay, encoding: .utf8).split(separator: "\n")
         #expect(switched.filter { $0 == "off" }.count == failures && switched.last == "on", "\(switched)")
         #expect(summary["network"] != nil)
+        // The board's kernel log, read over ssh across every power cycle: each failure is the
+        // kick timeout the kernel reported, diagnosed as a halted core.
+        let linkFailures = try #require(summary["link_failures"] as? [[String: Any]])
+        for f in linkFailures {
+            let d = f["diagnosis"] as? String ?? ""
+            #expect(d.contains("kick timeout on vq 1"), "\(d)")
+        }
     }
 
     @Test func aConnectionKilledMidRunIsRecordedAsLostAndRecoveredAndTheSoakGoesOn() async throws {
