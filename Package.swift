@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "BoardSimulatorTests", dependencies: ["BoardSimulator", "SoakLinux", "SoakCore", "SoakReports", "TestSupport"]),
         .testTarget(name: "SoakReportsTests", dependencies: ["SoakReports", "SoakCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SoakCore", "SoakLinux", "TestSupport"],
+        .testTarget(name: "EndToEndTests", dependencies: ["SoakCore", "SoakLinux", "BoardSimulator", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

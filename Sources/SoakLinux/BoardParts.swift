@@ -16,7 +16,7 @@ public struct BoardParts {
     public let interrupted: @Sendable () -> Bool
     /// The one ssh connection of a board reached over ssh, shared by every opener and setup
     /// command of these parts; it connects at the first use and ends with the last holder.
-    private let sshConnection: SshConnection?
+    let sshConnection: SshConnection?
 
     public init(board: BoardConfig, simulatorDirectory: String? = nil, interrupted: @escaping @Sendable () -> Bool = { false }) {
         self.board = board
@@ -172,10 +172,15 @@ public struct BoardParts {
 
     /// The M7 through remoteproc, when the board file names it.
     public var remoteCore: RemoteCore? {
-        board.remoteproc.map {
-            let path = simulatorDirectory.map { "\($0)/remoteproc" } ?? $0.path
-            return RemoteprocCore(Remoteproc(path: path), firmware: $0.firmware, timeout: $0.timeout)
-        }
+        board.remoteproc.map { RemoteprocCore(remoteproc($0), firmware: $0.firmware, timeout: $0.timeout) }
+    }
+
+    /// The board file's remoteproc folder where it is: the simulator's, this machine's sysfs, or
+    /// over ssh the board's (the path is then a path on the board, read through the run's connection).
+    func remoteproc(_ config: RemoteprocConfig) -> Remoteproc {
+        if let dir = simulatorDirectory { return Remoteproc(path: "\(dir)/remoteproc") }
+        if let sshConnection { return Remoteproc(files: SshRemoteprocFiles(connection: sshConnection, path: config.path)) }
+        return Remoteproc(path: config.path)
     }
 
     /// Every recovery step this board has parts for; the profile's ladder picks among them, and

@@ -32,17 +32,32 @@ struct Run: ParsableCommand {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a profile and board file without touching any device.")
+        abstract: "Validate a profile and board file; for a board over ssh, also look at it (no traffic is sent).",
+        discussion: """
+        A board reached over ssh is connected to (within 15 s) and checked: ssh answers, the tty exists and is a character device, the kernel log can be read, remoteproc's state. --offline skips this.
+
+        Exit status: 0 valid (and everything found on an ssh board), 2 configuration error, 3 the board cannot be reached or a part is missing.
+        """)
 
     @OptionGroup var config: ConfigOptions
+
+    @Flag(name: .long, help: "Do not connect to a board reached over ssh; only validate the files.")
+    var offline = false
 
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
-        if !plan.board.isSimulated, let why = BoardParts(board: plan.board).linkNotThereYet() {
+        let parts = BoardParts(board: plan.board)
+        if !plan.board.isSimulated, let why = parts.linkNotThereYet() {
             print("note: the link is not there on this machine now: \(why) (a setup command or the board may create it)")
         }
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
+        guard !offline else { return }
+        fflush(nil)
+        if parts.probeOverSsh(connectTimeout: .seconds(15), report: { print($0.line); fflush(nil) }) == false {
+            FileHandle.standardError.write(Data("rpmsg-soak check: the board \(plan.board.link.location) is not ready (see above)\n".utf8))
+            throw ExitCode(3)
+        }
     }
 }
 
@@ -96,7 +111,11 @@ struct Plan {
             lines.append("  kernel log: \(k.source.rawValue)\(path)")
         }
         if let p = board.power { lines.append("  power: \(p.summary)") }
-        if let r = board.remoteproc { lines.append("  remoteproc: \(r.path)\(r.firmware.map { ", firmware \($0)" } ?? "")") }
+        if let r = board.remoteproc {
+            var on = ""
+            if case .ssh(let target) = board.link.location { on = " on \(target.destination) (over ssh)" }
+            lines.append("  remoteproc: \(r.path)\(on)\(r.firmware.map { ", firmware \($0)" } ?? "")")
+        }
         if let policy = profile.recovery {
             lines.append("recovery: " + policy.ladder.map(\.rawValue).joined(separator: " -> ")
                          + ", at most \(policy.maxRecoveries) recoveries, \(policy.maxConsecutiveFailures) failed ladders in a row")

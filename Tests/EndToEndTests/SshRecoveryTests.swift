@@ -82,6 +82,9 @@ extension SshLinkTests {
         let switched = try String(contentsOfFile: lab.relay, encoding: .utf8).split(separator: "\n")
         #expect(switched.filter { $0 == "off" }.count == failures && switched.last == "on", "\(switched)")
         #expect(summary["network"] != nil)
+        // Each power cycle waited for the board's sshd before its tty, on the timeline.
+        let events = try String(contentsOfFile: "\(r.runFolder ?? "")/events.jsonl", encoding: .utf8)
+        #expect(events.components(separatedBy: "wait for root@127.0.0.1 to answer ssh: succeeded").count - 1 == failures)
         // The board's kernel log, read over ssh across every power cycle: each failure is the
         // kick timeout the kernel reported, diagnosed as a halted core.
         let linkFailures = try #require(summary["link_failures"] as? [[String: Any]])
@@ -140,7 +143,9 @@ extension SshLinkTests {
         let summary = try r.summary()
         #expect(summary["end_reason"] as? String == "infrastructure", "\(summary["end_reason"] ?? "")")
         let detail = summary["end_detail"] as? String ?? ""
-        #expect(detail.contains("root@127.0.0.1"), "the reason names the board: \(detail)")
+        #expect(detail.contains("root@127.0.0.1") && detail.contains("Connection refused"), "the reason names the board and what ssh said: \(detail)")
+        let events = try String(contentsOfFile: "\(r.runFolder ?? "")/events.jsonl", encoding: .utf8)
+        #expect(events.contains("wait for root@127.0.0.1 to answer ssh: failed"), "the power cycle waited for sshd, in vain")
         // The board is left as declared (on_exit: on): the last command was on.
         let switched = try String(contentsOfFile: lab.relay, encoding: .utf8).split(separator: "\n")
         #expect(switched.last == "on", "\(switched)")

@@ -77,6 +77,28 @@ struct SshLinkConfigTests {
         #expect(try BoardTimelineCompatibilityTests.timelineJSON(decoded) == old)
     }
 
+    @Test("a glob on the board is kept as written; the board's shell resolves it")
+    func glob() throws {
+        let b = try ConfigLoader.parseBoard(text: "name: lab\nlink: {ssh: root@b, device: /dev/ttyRPMSG*}\n", file: "board.yaml")
+        guard case .ssh(let target) = b.link.location else { Issue.record("not ssh: \(b.link.location)"); return }
+        #expect(target.device == "/dev/ttyRPMSG*" && target.deviceIsGlob)
+        #expect(try BoardTimelineCompatibilityTests.timelineJSON(b).contains(#""device":"/dev/ttyRPMSG*""#))
+        let classes = try ConfigLoader.parseBoard(text: "name: lab\nlink: {ssh: root@b, device: '/dev/tty_RPMSG-[0-9]?.x'}\n", file: "board.yaml")
+        #expect(classes.link.location.device == "/dev/tty_RPMSG-[0-9]?.x")
+    }
+
+    @Test("a glob with a character the board's shell would read as more than a pattern is refused at its place")
+    func unsafeGlob() {
+        for bad in ["/dev/ttyRPMSG*;reboot", "/dev/tty$(x)*", "/dev/tty RPMSG*", "/dev/tty[!0]*", "/dev/tty'*"] {
+            let quoted = "'" + bad.replacingOccurrences(of: "'", with: "''") + "'"
+            let e = boardError("name: lab\nlink:\n  ssh: root@b\n  device: \(quoted)\n")
+            #expect(e?.description.hasPrefix("board.yaml:4:11") == true, "\(bad): \(String(describing: e))")
+            #expect(e?.message.contains("a glob on the board may hold only letters, digits") == true, "\(bad): \(String(describing: e))")
+        }
+        // Without glob characters the path is quoted for the board's shell, whatever it holds.
+        #expect(boardError("name: lab\nlink: {ssh: root@b, device: \"/dev/tty RPMSG$1\"}\n") == nil)
+    }
+
     @Test("its JSON adds ssh and ssh_options to the link, and reads back")
     func json() throws {
         let b = try ConfigLoader.parseBoard(text: Self.board, file: "board.yaml")

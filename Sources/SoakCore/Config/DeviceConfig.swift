@@ -65,6 +65,15 @@ public struct SshTarget: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(destination):\(device) over ssh" }
+
+    /// Whether `device` is a glob (`/dev/ttyRPMSG*`) the board's shell resolves at every open.
+    public var deviceIsGlob: Bool { Self.isGlob(device) }
+
+    public static func isGlob(_ device: String) -> Bool { device.contains(where: { "*?[".contains($0) }) }
+
+    /// What a glob on the board may hold: nothing that the board's shell would read as more
+    /// than a pattern when the glob stands unquoted in its command.
+    public static let globCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.-*?[]")
 }
 
 public struct UartConfig: Sendable, Codable, Equatable {
@@ -215,8 +224,10 @@ extension ConfigLoader {
         if !device.hasPrefix("/") {
             throw deviceNode.error("expected the absolute path of the tty on the board such as /dev/ttyRPMSG30, found '\(device)'")
         }
-        if device.contains(where: { "*?[".contains($0) }) {
-            throw deviceNode.error("a glob on the board is not supported over ssh yet; give the tty's path")
+        // A glob is resolved by the board's shell, unquoted: only characters that mean nothing
+        // else to sh may be in it.
+        if SshTarget.isGlob(device), let bad = device.first(where: { !SshTarget.globCharacters.contains($0) }) {
+            throw deviceNode.error("a glob on the board may hold only letters, digits, / _ . - and * ? [ ], found '\(bad)' in '\(device)'")
         }
         var options: [String] = []
         if let o = lm.optional("ssh_options") { for item in try o.sequence() { options.append(try item.string()) } }

@@ -5,6 +5,19 @@ public protocol LinkOpener: AnyObject, CustomStringConvertible {
     /// Waits until the device is there (up to `timeout`) and opens it. Errors are
     /// infrastructure errors ("did not come back within 60 s: no device matches").
     func open(timeout: SoakDuration, interrupted: @escaping () -> Bool) throws(LinkOpenError) -> Link
+
+    /// What must answer before the board's setup commands can run after its power returns (its
+    /// sshd, for a board reached over ssh), for the timeline: `root@imx8mp-01 to answer ssh`;
+    /// nil when nothing (a tty on this machine).
+    var reachability: String? { get }
+
+    /// Waits up to `timeout` until the board answers; at once when there is nothing to wait for.
+    func awaitReachable(timeout: SoakDuration, interrupted: @escaping () -> Bool) throws(LinkOpenError)
+}
+
+extension LinkOpener {
+    public var reachability: String? { nil }
+    public func awaitReachable(timeout: SoakDuration, interrupted: @escaping () -> Bool) throws(LinkOpenError) {}
 }
 
 /// The M7 as Linux's remoteproc sees it, local (sysfs) or on the simulated board.

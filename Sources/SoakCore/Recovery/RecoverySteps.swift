@@ -72,11 +72,23 @@ public final class PowerCycleStep: RecoveryStep {
         guard context.sleep(off) else { throw RecoveryFailure("interrupted while the power was off") }
         try context.recorder.action("power on (\(power.power.name))") { () throws(RecoveryFailure) in try power.on() }
         if let settle = settleTime, !context.sleep(settle) { throw RecoveryFailure("interrupted") }
+        // The board answering (ssh), its setup commands and its tty, all within boot_timeout.
+        let bootTimeout = context.policy.bootTimeout
+        let deadline = context.clock.now() &+ bootTimeout.nanoseconds
+        if let what = opener.reachability {
+            try context.recorder.action("wait for \(what)") { () throws(RecoveryFailure) in
+                do { try opener.awaitReachable(timeout: bootTimeout, interrupted: context.interrupted) } catch {
+                    throw RecoveryFailure(context.interrupted() ? "interrupted" : "\(error)")
+                }
+            }
+        }
         if let setup {
             try context.recorder.action("setup commands") { () throws(RecoveryFailure) in
                 do { try setup() } catch { throw RecoveryFailure("setup after power-on: \(error)") }
             }
         }
-        return try context.open(opener, timeout: context.policy.bootTimeout)
+        // What is left of boot_timeout, but a moment at least: a tty that came with ssh opens at once.
+        let left = SoakDuration(nanoseconds: max(deadline &- min(deadline, context.clock.now()), 1_000_000_000))
+        return try context.open(opener, timeout: left)
     }
 }

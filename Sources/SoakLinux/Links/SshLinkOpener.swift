@@ -11,6 +11,27 @@ public final class SshLinkOpener: LinkOpener {
 
     public var description: String { connection.target.description }
 
+    public var reachability: String? { "\(connection.target.destination) to answer ssh" }
+
+    /// Waits (up to `timeout`) until ssh connects: after a power cycle, the board's sshd is the
+    /// last thing up. A refused key or host key is not waited for.
+    public func awaitReachable(timeout: SoakDuration, interrupted: @escaping () -> Bool) throws(LinkOpenError) {
+        let deadline = MonotonicClock.read() &+ timeout.nanoseconds
+        var lastReason = "not tried"
+        repeat {
+            do {
+                try connection.startMaster(deadline: deadline, interrupted: interrupted)
+                return
+            } catch {
+                lastReason = error.reason
+                if SshConnection.isPermanent(error.reason) { throw LinkOpenError(device: description, reason: error.reason) }
+            }
+            if interrupted() { break }
+            usleep(200_000)
+        } while MonotonicClock.read() < deadline
+        throw LinkOpenError(device: description, reason: interrupted() ? "interrupted" : "\(lastReason) (waited \(timeout))")
+    }
+
     /// Waits (up to `timeout`) until ssh answers and the tty on the board opens. A tty that is
     /// not there yet, or a board whose sshd does not answer yet, is tried again until then.
     public func open(timeout: SoakDuration, interrupted: @escaping () -> Bool) throws(LinkOpenError) -> Link {
@@ -21,7 +42,8 @@ public final class SshLinkOpener: LinkOpener {
                 try connection.startMaster(deadline: deadline, interrupted: interrupted)
                 return try SshLink(connection: connection, deadline: deadline, interrupted: interrupted)
             } catch {
-                lastReason = error.reason
+                // A try cut short by the deadline says less than the one before it (no tty matches).
+                if error.reason != SshLink.notOpenInTime || lastReason == "not tried" { lastReason = error.reason }
                 // Waiting cannot fix a key the board refuses or a host key that does not match.
                 if SshConnection.isPermanent(error.reason) {
                     throw LinkOpenError(device: description, reason: error.reason)
@@ -50,6 +72,7 @@ public final class SshLink: Link {
 
     /// The line the remote shell writes to stderr once the tty is open and raw.
     static let openMarker = "rpmsg-soak: tty open"
+    static let notOpenInTime = "the tty on the board did not open in time"
 
     /// The command the board's shell runs. The tty becomes the remote session's controlling
     /// terminal when the shell opens it, so SIGHUP is ignored: a tty that goes away must end
@@ -58,9 +81,23 @@ public final class SshLink: Link {
     /// (`kill 0`, the session's process group): a `cat` left reading a tty whose session is
     /// gone would steal the echoes of the next one.
     static func remoteCommand(device: String) -> String {
-        "trap '' HUP; D=\(SshConnection.shellQuoted(device)); stty -F \"$D\" raw -echo && exec 3<>\"$D\" 4<&0 && "
+        "trap '' HUP; \(resolveDevice(device))stty -F \"$D\" raw -echo && exec 3<>\"$D\" 4<&0 && "
             + "printf '\(openMarker)\\n' >&2 || exit; "
             + "{ cat <&4 >&3; kill 0; } >/dev/null 2>&1 & cat <&3; s=$?; trap \"exit $s\" TERM; kill 0; exit $s"
+    }
+
+    /// Shell code that sets `D` to the tty's path on the board: a path as written (quoted), or
+    /// what a glob matches there at this open. A glob that matches no file, or more than one,
+    /// ends the command with status 1 and says so on stderr ("no tty matches /dev/ttyRPMSG* on
+    /// the board", "2 ttys match /dev/ttyRPMSG* on the board: /dev/ttyRPMSG0 /dev/ttyRPMSG1").
+    /// The glob stands unquoted (the loader allowed only characters that are no more than a
+    /// pattern to sh); the messages quote it.
+    public static func resolveDevice(_ device: String) -> String {
+        guard SshTarget.isGlob(device) else { return "D=\(SshConnection.shellQuoted(device)); " }
+        let quoted = SshConnection.shellQuoted(device)
+        return "set -- \(device); "
+            + "if [ $# -gt 1 ]; then printf '%s ttys match %s on the board: %s\\n' \"$#\" \(quoted) \"$*\" >&2; exit 1; fi; "
+            + "[ -e \"$1\" ] || [ -L \"$1\" ] || { printf 'no tty matches %s on the board\\n' \(quoted) >&2; exit 1; }; D=$1; "
     }
 
     init(connection: SshConnection, deadline: UInt64, interrupted: () -> Bool) throws(LinkOpenError) {
@@ -88,7 +125,7 @@ public final class SshLink: Link {
             }
             if interrupted() || MonotonicClock.read() >= deadline {
                 close()
-                throw LinkOpenError(device: path, reason: "the tty on the board did not open in time")
+                throw LinkOpenError(device: path, reason: Self.notOpenInTime)
             }
             usleep(5_000)
         }
