@@ -44,6 +44,7 @@ struct NetworkLatencyTests {
         #expect(html.contains("network alone (ssh echo)") && html.contains("round trip p99 (with network)"))
         #expect(html.contains("Every latency figure of this run includes the network (ssh to root@imx8mp-01"))
         #expect(html.contains("over the run, including the network (ssh to root@imx8mp-01)"))
+        #expect(html.contains("Every latency above includes the network (ssh to root@imx8mp-01"), "under the phases' latencies too")
 
         var progress = ProgressLine()
         let line = progress.line(for: events[2]) ?? ""

@@ -195,8 +195,9 @@ public enum HtmlReport {
                 + [t.sent, t.echoed, t.lost, t.corrupted, t.duplicated, t.outOfOrder, t.unanswered].map { "<td class=\"num\">\($0)</td>" }.joined()
                 + lat.joined() + "</tr>"
         }
-        return section("Phases", table(["phase", "start", "sent", "echoed", "lost", "corrupted", "duplicated", "out of order",
-                                        "unanswered", "p50", "p99", "max"], rows))
+        let body = table(["phase", "start", "sent", "echoed", "lost", "corrupted", "duplicated", "out of order",
+                          "unanswered", "p50", "p99", "max"], rows)
+        return section("Phases", body + (s.network.map { "<p class=\"note\">Every latency above " + Markup.escape(ReportSentences.network($0)) + ".</p>" } ?? ""))
     }
 
     static func warnings(_ s: RunSummary) -> String {
