@@ -1,14 +1,30 @@
+import BoardSimulator
 import Foundation
 import Glibc
+import SoakCore
 import TestSupport
 import Testing
 
 /// The overnight scene of a lab host: the board's tty and kernel log over ssh, its power switched
 /// by a command on the host. Powering the simulated board off also kills its sshd (listener and
 /// connections, as a power loss does) and powering it on starts sshd again, so each recovery
-/// must wait for ssh to answer before the tty. In SshLinkTests's serialized suite: each test
-/// holds a simulator while its soak runs (see the comment there).
-extension SshLinkTests {
+/// must wait for ssh to answer before the tty. The simulated board runs in the test process
+/// (its devices and control FIFO are the same as `rpmsg-soak sim`'s), so a test holds one of
+/// Harness's binary slots only for its soak, and the suite runs beside the others: the 3-minute
+/// night is then not added to the suite's longest path.
+@Suite(.enabled(if: !SshServer.missing, "needs /usr/sbin/sshd (Debian's openssh-server; scripts/setup installs it)"))
+struct LabHostRecoveryTests {
+    /// The standalone simulated board in `dir`, booted, with `faults` (`kick-halt:mtbf=20s`).
+    static func startSim(in dir: String, seed: UInt64, faults: String? = nil) throws -> SimulatedBoard {
+        var config = SimulatorConfig.default
+        config.uartBaud = 0
+        if let faults { config.faults = try FaultSpec.parseList(faults) }
+        let sim = SimulatedBoard(options: .init(config: config, seed: seed, directory: dir))
+        sim.start()
+        try #require(sim.waitUntilBooted(timeout: .seconds(60)) != nil, "the simulated board did not boot")
+        return sim
+    }
+
     /// A board file: the standalone simulator in `simDir` reached only over ssh, its power the
     /// server's power commands.
     static func writeLabBoard(_ server: SshServer, simDir: String, in dir: String, sshdComesBack: Bool = true) throws -> (board: String, relay: String) {
@@ -59,9 +75,8 @@ extension SshLinkTests {
         defer { server.stop() }
         let dir = Harness.tempDir()
         let simDir = "\(dir)/board"
-        let sim = try await Harness.start(["sim", "--dir", simDir, "--uart-baud", "0", "--seed", "596", "--faults", "kick-halt:mtbf=20s"])
-        defer { Harness.kill9(sim) }
-        #expect(try await Harness.waitForPath("\(simDir)/ttyRPMSG30"))
+        let sim = try await offPool { try Self.startSim(in: simDir, seed: 596, faults: "kick-halt:mtbf=20s") }
+        defer { sim.stop() }
         let lab = try Self.writeLabBoard(server, simDir: simDir, in: dir)
         let profile = try Self.writeProfile(in: dir, duration: "180s", rate: 20)
         let r = try await Harness.run(["run", profile, "--board", lab.board, "--out", dir])
@@ -99,9 +114,8 @@ extension SshLinkTests {
         defer { server.stop() }
         let dir = Harness.tempDir()
         let simDir = "\(dir)/board"
-        let sim = try await Harness.start(["sim", "--dir", simDir, "--uart-baud", "0", "--seed", "22"])
-        defer { Harness.kill9(sim) }
-        #expect(try await Harness.waitForPath("\(simDir)/ttyRPMSG30"))
+        let sim = try await offPool { try Self.startSim(in: simDir, seed: 22) }
+        defer { sim.stop() }
         let lab = try Self.writeLabBoard(server, simDir: simDir, in: dir)
         let profile = try Self.writeProfile(in: dir, duration: "20s", rate: 20)
         let soak = try await Harness.start(["run", profile, "--board", lab.board, "--out", dir])
@@ -131,9 +145,8 @@ extension SshLinkTests {
         defer { server.stop() }
         let dir = Harness.tempDir()
         let simDir = "\(dir)/board"
-        let sim = try await Harness.start(["sim", "--dir", simDir, "--uart-baud", "0", "--seed", "23", "--faults", "kick-halt:mtbf=2s"])
-        defer { Harness.kill9(sim) }
-        #expect(try await Harness.waitForPath("\(simDir)/ttyRPMSG30"))
+        let sim = try await offPool { try Self.startSim(in: simDir, seed: 23, faults: "kick-halt:mtbf=2s") }
+        defer { sim.stop() }
         let lab = try Self.writeLabBoard(server, simDir: simDir, in: dir, sshdComesBack: false)
         let profile = try Self.writeProfile(in: dir, duration: "60s", rate: 20, maxFailures: 1)
         try String(contentsOfFile: profile, encoding: .utf8).replacingOccurrences(of: "boot_timeout: 20s", with: "boot_timeout: 4s")
