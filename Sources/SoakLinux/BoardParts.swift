@@ -17,9 +17,14 @@ public struct BoardParts {
     /// The one ssh connection of a board reached over ssh, shared by every opener and setup
     /// command of these parts; it connects at the first use and ends with the last holder.
     let sshConnection: SshConnection?
+    /// The board file's labgrid place, acquired, when it names one; `board` is then resolved
+    /// with its resources (`LabgridPlace.resolve`).
+    public let place: LabgridPlace?
 
-    public init(board: BoardConfig, simulatorDirectory: String? = nil, interrupted: @escaping @Sendable () -> Bool = { false }) {
+    public init(board: BoardConfig, simulatorDirectory: String? = nil, place: LabgridPlace? = nil,
+                interrupted: @escaping @Sendable () -> Bool = { false }) {
         self.board = board
+        self.place = place
         self.simulatorDirectory = board.isSimulated ? simulatorDirectory : nil
         self.interrupted = interrupted
         if case .ssh(let target) = board.link.location { sshConnection = SshConnection(target: target) } else { sshConnection = nil }
@@ -44,6 +49,9 @@ public struct BoardParts {
             return PowerControl(CommandPowerSwitch(on: c.on, off: c.off, timeout: c.timeout), onExit: p.onExit)
         case .simulated:
             return simulated.map { PowerControl($0, onExit: p.onExit, knownOn: true) }
+        case .labgrid:
+            guard let place else { throw LabgridPlace.Failure(message: "power: {kind: labgrid} needs the board file's labgrid place, acquired") }
+            return PowerControl(LabgridPowerSwitch(place: place), onExit: p.onExit)
         case .none:
             return nil
         }
@@ -63,6 +71,9 @@ public struct BoardParts {
             } catch {
                 return false
             }
+        case .labgrid?:
+            guard let place else { return nil }
+            return try LabgridPowerSwitch(place: place).isOn()
         case .simulated?, .none?, nil:
             return nil
         }
@@ -80,6 +91,9 @@ public struct BoardParts {
         case .ssh(let target):
             // Only for messages: nothing on this machine is looked up for an ssh link.
             return .path(target.description)
+        case .labgrid, .tcp:
+            // Resolved from a labgrid place before a run; only for messages here.
+            return .path(board.link.location.description)
         }
     }
 
@@ -142,6 +156,10 @@ public struct BoardParts {
             case .ssh(let target):
                 // The loader takes no ssh UART (the M7's UART is wired to the lab host).
                 warn("the M7 UART on \(target) is not read: a UART over ssh is not supported")
+            case .tcp(let host, let port):
+                sources.append(TcpSerialSource(host: host, port: port))
+            case .labgrid:
+                warn("the M7 UART is the labgrid place's serial port, which is known only once the place is acquired: not read")
             }
         }
         switch board.kernelLog {

@@ -54,9 +54,53 @@ struct Check: ParsableCommand {
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
         guard !offline else { return }
         fflush(nil)
-        if parts.probeOverSsh(connectTimeout: .seconds(15), report: { print($0.line); fflush(nil) }) == false {
+        var probed = parts
+        if let lab = plan.board.labgrid {
+            // The place is acquired for the look (unless this user holds it) and released after.
+            let (resolved, found) = checkPlace(lab, board: plan.board)
+            guard let resolved else { throw ExitCode(3) }
+            defer { if let what = resolved.place?.release() { print(what) } }
+            probed = resolved
+            if !found { throw ExitCode(3) }
+        }
+        if probed.probeOverSsh(connectTimeout: .seconds(15), report: { print($0.line); fflush(nil) }) == false {
             FileHandle.standardError.write(Data("rpmsg-soak check: the board \(plan.board.link.location) is not ready (see above)\n".utf8))
             throw ExitCode(3)
+        }
+    }
+}
+
+extension Check {
+    /// Acquires the board file's labgrid place, prints its resources and what the board file
+    /// needs of them; the parts on the resolved board (nil when the place cannot be had), and
+    /// whether every resource needed was found.
+    func checkPlace(_ config: LabgridConfig, board: BoardConfig) -> (BoardParts?, Bool) {
+        func fail(_ text: String) { print(text); fflush(nil) }
+        let place: LabgridPlace
+        do {
+            place = try LabgridPlace(config: config)
+            print("labgrid: \(try place.acquire())")
+        } catch {
+            fail("\(error)")
+            return (nil, false)
+        }
+        let resources: [LabgridPlace.Resource]
+        do { resources = try place.resources() } catch {
+            fail("\(error)")
+            _ = place.release()
+            return (nil, false)
+        }
+        for r in resources {
+            let params = r.params.keys.sorted().filter { ["address", "port", "username", "host", "model", "index"].contains($0) }
+                .map { "\($0) \(r.params[$0] ?? "")" }.joined(separator: ", ")
+            print("labgrid: found \(r.cls) \(r.name)\(params.isEmpty ? "" : " (\(params))")")
+        }
+        do {
+            let resolved = try place.resolve(board)
+            return (BoardParts(board: resolved, place: place), true)
+        } catch {
+            fail("\(error)")
+            return (BoardParts(board: board, place: place), false)
         }
     }
 }

@@ -32,17 +32,54 @@ struct SoakSession {
         print("run folder: \(folder)")
         fflush(nil)
 
+        // A labgrid place first: its resources are the board's devices. The timeline keeps the
+        // board as resolved (the ssh address, the serial port), which is what the run used.
+        let farm = FarmPlace(board: plan.board)
         var start = Event(t: 0, wall: WallTime.iso8601(wallStart), type: .runStart, message: "soak \(plan.profile.name) on \(plan.board.name)")
-        start.run = RunInfo(profile: plan.profile, board: plan.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
+        start.run = RunInfo(profile: plan.profile, board: farm.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
                             seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
         timeline.emit(start)
-        soak(folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
+        if let what = farm.note { timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what)) }
+        if let error = farm.error {
+            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
+            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+            timeline.emit(e)
+        } else {
+            soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
+        }
+        // Released on every way out of soak(): its end, an error, SIGINT and SIGTERM.
+        if let what = farm.place?.release() {
+            timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what))
+            if what.hasPrefix("labgrid: could not") { FileHandle.standardError.write(Data("rpmsg-soak: \(what)\n".utf8)) }
+        }
         return finish(folder: folder, timeline: timeline)
+    }
+
+    /// The board file's labgrid place, acquired and its resources read (or why not); the board
+    /// as the run uses it.
+    struct FarmPlace {
+        var board: BoardConfig
+        var place: LabgridPlace?
+        var note: String?
+        var error: Error?
+
+        init(board: BoardConfig) {
+            self.board = board
+            guard let config = board.labgrid else { return }
+            do {
+                let place = try LabgridPlace(config: config)
+                self.place = place
+                note = try place.acquire()
+                self.board = try place.resolve(board)
+            } catch {
+                self.error = error
+            }
+        }
     }
 
     /// Everything between the run's start event and its reports. Each device is closed and the
     /// power left in its declared state on the way out, before the reports are written.
-    private func soak(folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date) {
+    private func soak(board: BoardConfig, place: LabgridPlace?, folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date) {
         func note(_ kind: Event.Kind, _ text: String) {
             var e = event(kind, monoStart: monoStart, wallStart: wallStart, message: text)
             e.message = text
@@ -61,12 +98,12 @@ struct SoakSession {
             do {
                 if let what = try power?.finish() { note(.power, what) }
             } catch {
-                let text = "could not leave the board in its declared power state (on_exit: \(plan.board.power?.onExit.rawValue ?? "on")): \(error)"
+                let text = "could not leave the board in its declared power state (on_exit: \(board.power?.onExit.rawValue ?? "on")): \(error)"
                 FileHandle.standardError.write(Data("rpmsg-soak: \(text)\n".utf8))
                 note(.warning, text)
             }
         }
-        let parts = BoardParts(board: plan.board, simulatorDirectory: "\(folder)/sim",
+        let parts = BoardParts(board: board, simulatorDirectory: "\(folder)/sim", place: place,
                                interrupted: { stopRequested.load(ordering: .relaxed) })
         do {
             power = try parts.powerControl(initial: true, note: { note(.power, $0) })
@@ -80,8 +117,8 @@ struct SoakSession {
         var simulator: SimulatedBoard?
         defer { simulator?.stop() }
         var setupError: Error?
-        if plan.board.isSimulated {
-            let sim = SimulatedBoard(options: .init(config: plan.board.simulator ?? .default, seed: plan.profile.seed,
+        if board.isSimulated {
+            let sim = SimulatedBoard(options: .init(config: board.simulator ?? .default, seed: plan.profile.seed,
                                                     directory: parts.simulatorDirectory))
             sim.start()
             simulator = sim

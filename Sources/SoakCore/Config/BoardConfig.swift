@@ -13,6 +13,8 @@ public struct BoardConfig: Sendable, Codable, Equatable {
     public var power: PowerConfig?
     /// The M7's remoteproc instance, for the remoteproc-restart recovery step.
     public var remoteproc: RemoteprocConfig?
+    /// The labgrid place whose resources stand in for the devices (resolved when a run has it).
+    public var labgrid: LabgridConfig?
 
     public var isSimulated: Bool { link.location == .simulated }
 

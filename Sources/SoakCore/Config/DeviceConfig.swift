@@ -14,6 +14,13 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
     case local(DeviceSpec)
     /// A tty on the board, reached from a lab host through the system's OpenSSH client.
     case ssh(SshTarget)
+    /// A device of the board file's labgrid place, resolved when the run has the place: for the
+    /// link, the tty's path on the place's board (then `.ssh` to its NetworkService, with these
+    /// extra ssh options); for the UART, the place's NetworkSerialPort (then `.tcp`).
+    case labgrid(String, sshOptions: [String])
+    /// A serial port served over TCP (ser2net on a labgrid exporter, raw or telnet): its bytes,
+    /// telnet commands taken out.
+    case tcp(host: String, port: Int)
 
     /// The word a board file (and a timeline) uses for the simulated board's devices.
     public static let simulatedKeyword = "sim"
@@ -31,6 +38,8 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         case .local(.path(let p)), .local(.glob(let p)): return p
         case .local(.match): return nil
         case .ssh(let target): return target.device
+        case .labgrid(let device, _): return device
+        case .tcp(let host, let port): return "\(host):\(port)"
         }
     }
 
@@ -45,6 +54,16 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         case .simulated: return Self.simulatedKeyword
         case .local(let spec): return spec.description
         case .ssh(let target): return target.description
+        case .labgrid(let device, _): return device.isEmpty ? "the labgrid place's serial port" : "\(device) on the labgrid place's board, over ssh"
+        case .tcp(let host, let port): return "\(host):\(port) over TCP"
+        }
+    }
+
+    /// The device is on the board, reached over ssh (now or once a labgrid place is resolved).
+    public var isOnBoard: Bool {
+        switch self {
+        case .ssh, .labgrid: return true
+        case .simulated, .local, .tcp: return false
         }
     }
 }
@@ -131,14 +150,16 @@ public struct LinkConfig: Sendable, Codable, Equatable {
 }
 
 extension LinkConfig {
-    private enum CodingKeys: String, CodingKey { case device, match, ssh, sshOptions, setup, setupTimeout }
+    private enum CodingKeys: String, CodingKey { case device, match, ssh, sshOptions, labgrid, setup, setupTimeout }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let device = try c.decode(String.self, forKey: .device)
         let location: DeviceLocation
         // Only an ssh link writes `ssh`: every timeline without it decodes as before.
-        if let destination = try c.decodeIfPresent(String.self, forKey: .ssh) {
+        if try c.decodeIfPresent(Bool.self, forKey: .labgrid) == true {
+            location = .labgrid(device, sshOptions: try c.decodeIfPresent([String].self, forKey: .sshOptions) ?? [])
+        } else if let destination = try c.decodeIfPresent(String.self, forKey: .ssh) {
             location = .ssh(SshTarget(destination: destination, device: device,
                                       options: try c.decodeIfPresent([String].self, forKey: .sshOptions) ?? []))
         } else {
@@ -158,18 +179,30 @@ extension LinkConfig {
             try c.encode(target.destination, forKey: .ssh)
             if !target.options.isEmpty { try c.encode(target.options, forKey: .sshOptions) }
         }
+        if case .labgrid(_, let options) = location {
+            try c.encode(true, forKey: .labgrid)
+            if !options.isEmpty { try c.encode(options, forKey: .sshOptions) }
+        }
         try c.encode(setup, forKey: .setup)
         try c.encode(setupTimeout, forKey: .setupTimeout)
     }
 }
 
 extension UartConfig {
-    private enum CodingKeys: String, CodingKey { case device, match, baud, ready, readyTimeout }
+    private enum CodingKeys: String, CodingKey { case device, match, tcp, labgrid, baud, ready, readyTimeout }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(location: DeviceLocation(device: try c.decodeIfPresent(String.self, forKey: .device),
-                                           match: try c.decodeIfPresent([String: String].self, forKey: .match)),
+        let device = try c.decodeIfPresent(String.self, forKey: .device)
+        let location: DeviceLocation
+        if try c.decodeIfPresent(Bool.self, forKey: .labgrid) == true {
+            location = .labgrid(device ?? "", sshOptions: [])
+        } else if let tcp = try c.decodeIfPresent(String.self, forKey: .tcp), let (host, port) = ConfigLoader.hostPort(tcp) {
+            location = .tcp(host: host, port: port)
+        } else {
+            location = DeviceLocation(device: device, match: try c.decodeIfPresent([String: String].self, forKey: .match))
+        }
+        self.init(location: location,
                   baud: try c.decode(Int.self, forKey: .baud),
                   ready: try c.decodeIfPresent(String.self, forKey: .ready),
                   readyTimeout: try c.decodeIfPresent(SoakDuration.self, forKey: .readyTimeout) ?? .seconds(30))
@@ -177,8 +210,15 @@ extension UartConfig {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(location.device, forKey: .device)
-        try c.encodeIfPresent(location.match, forKey: .match)
+        switch location {
+        case .tcp(let host, let port): try c.encode("\(host):\(port)", forKey: .tcp)
+        case .labgrid(let name, _):
+            try c.encode(true, forKey: .labgrid)
+            if !name.isEmpty { try c.encode(name, forKey: .device) }
+        default:
+            try c.encodeIfPresent(location.device, forKey: .device)
+            try c.encodeIfPresent(location.match, forKey: .match)
+        }
         try c.encode(baud, forKey: .baud)
         try c.encodeIfPresent(ready, forKey: .ready)
         try c.encode(readyTimeout, forKey: .readyTimeout)
@@ -187,13 +227,20 @@ extension UartConfig {
 
 extension ConfigLoader {
     /// The `link:` block: where the RPMsg tty is, and the setup commands before it opens.
-    static func parseLink(_ linkNode: YAMLReader) throws(ConfigError) -> LinkConfig {
+    /// - labgrid: the board file names a labgrid place: a device path without `ssh:` is on the
+    ///   place's board.
+    static func parseLink(_ linkNode: YAMLReader, labgrid: Bool = false) throws(ConfigError) -> LinkConfig {
         let lm = try linkNode.mapping(allowed: ["device", "match", "ssh", "ssh_options", "setup", "setup_timeout"])
         var setup: [String] = []
         if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
         let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
         if let sshNode = lm.optional("ssh") {
             return LinkConfig(location: .ssh(try parseSshTarget(lm, sshNode, in: linkNode)), setup: setup, setupTimeout: setupTimeout)
+        }
+        if labgrid {
+            // The place's NetworkService gives the address: the same checks as an ssh link's.
+            let target = try parseSshTarget(lm, nil, in: linkNode)
+            return LinkConfig(location: .labgrid(target.device, sshOptions: target.options), setup: setup, setupTimeout: setupTimeout)
         }
         if lm.optional("ssh_options") != nil { throw lm.keyError("ssh_options", "ssh_options go with ssh: (the board's address); this link is not over ssh") }
         var device = ""
@@ -210,10 +257,11 @@ extension ConfigLoader {
     }
 
     /// `ssh:`, `device:` and `ssh_options:` of a `link:` block that reaches the board over ssh.
-    private static func parseSshTarget(_ lm: YAMLMapping, _ sshNode: YAMLReader, in linkNode: YAMLReader) throws(ConfigError) -> SshTarget {
-        let destination = try sshNode.string()
+    /// - sshNode: nil for a labgrid place's board, whose address comes from the place.
+    private static func parseSshTarget(_ lm: YAMLMapping, _ sshNode: YAMLReader?, in linkNode: YAMLReader) throws(ConfigError) -> SshTarget {
+        let destination = try sshNode?.string() ?? ""
         // ssh would take a leading '-' as an option, and an empty one as no destination at all.
-        if destination.isEmpty || destination.hasPrefix("-") || destination.contains(where: \.isWhitespace) {
+        if let sshNode, destination.isEmpty || destination.hasPrefix("-") || destination.contains(where: \.isWhitespace) {
             throw sshNode.error("expected the board's ssh destination such as root@imx8mp-01, found '\(destination)'")
         }
         if lm.optional("match") != nil { throw lm.keyError("match", "a udev match finds a device on this machine; over ssh give the tty's path on the board as device") }
@@ -235,8 +283,24 @@ extension ConfigLoader {
     }
 
     /// The `uart:` block: the M7 debug UART, its speed and its ready line.
-    static func parseUart(_ u: YAMLReader, simulated: Bool) throws(ConfigError) -> UartConfig {
-        let um = try u.mapping(allowed: ["device", "match", "baud", "ready", "ready_timeout"])
+    /// `host:port`, the port 1-65535; nil otherwise.
+    public static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else { return nil }
+        let host = String(text[..<colon])
+        guard !host.isEmpty, !host.hasPrefix("-"), !host.contains(where: \.isWhitespace) else { return nil }
+        return (host, port)
+    }
+
+    /// - labgrid: the board file names a labgrid place: a UART without a device is the place's
+    ///   NetworkSerialPort.
+    static func parseUart(_ u: YAMLReader, simulated: Bool, labgrid: Bool = false) throws(ConfigError) -> UartConfig {
+        let um = try u.mapping(allowed: ["device", "match", "tcp", "baud", "ready", "ready_timeout"])
+        var tcp: DeviceLocation?
+        if let t = um.optional("tcp") {
+            guard let (host, port) = hostPort(try t.string()) else { throw t.error("expected host:port of a serial port served over TCP (ser2net), such as exporter-01:5001") }
+            if um.has("device") || um.has("match") { throw um.keyError("tcp", "give one of device, match or tcp") }
+            tcp = .tcp(host: host, port: port)
+        }
         var uartDevice: String?
         if let d = um.optional("device") {
             let dev = try d.string()
@@ -256,9 +320,16 @@ extension ConfigLoader {
             ready = pattern
         }
         let readyTimeout = try um.optional("ready_timeout")?.duration() ?? .seconds(30)
-        if uartDevice == nil && uartMatch == nil { throw u.error("give the UART's device path or a udev match") }
-        var uart = UartConfig(location: DeviceLocation(device: uartDevice, match: uartMatch), baud: 115_200,
-                              ready: ready, readyTimeout: readyTimeout)
+        let location: DeviceLocation
+        if let tcp {
+            location = tcp
+        } else if uartDevice == nil && uartMatch == nil {
+            guard labgrid else { throw u.error("give the UART's device path, a udev match, or tcp: host:port") }
+            location = .labgrid("", sshOptions: [])
+        } else {
+            location = DeviceLocation(device: uartDevice, match: uartMatch)
+        }
+        var uart = UartConfig(location: location, baud: 115_200, ready: ready, readyTimeout: readyTimeout)
         if let b = um.optional("baud") {
             let baud = try b.int(50...4_000_000, what: "a baud rate")
             let standard = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600,

@@ -4,7 +4,7 @@
 
 public struct PowerConfig: Sendable, Codable, Equatable {
     /// The `kind` word of a board file (and a timeline).
-    public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, none }
+    public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, labgrid, none }
     /// What switches the power.
     public enum Switch: Sendable, Equatable {
         /// Nothing: declared so, rather than left out.
@@ -15,6 +15,9 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         case command(CommandPowerConfig)
         /// A relay on a GPIO line.
         case gpio(GpioRelayConfig)
+        /// The power resource of the board file's labgrid place (`labgrid-client power`): any
+        /// power backend labgrid knows.
+        case labgrid
     }
     /// The power state the board is left in when the tester stops, on every exit path it controls.
     public enum ExitState: String, Sendable, Codable, CaseIterable {
@@ -39,6 +42,7 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         case .simulated: return .sim
         case .command: return .command
         case .gpio: return .gpio
+        case .labgrid: return .labgrid
         }
     }
 
@@ -101,6 +105,7 @@ extension PowerConfig {
         switch try c.decode(Kind.self, forKey: .kind) {
         case .none: via = .none
         case .sim: via = .simulated
+        case .labgrid: via = .labgrid
         case .gpio: via = .gpio(try c.decode(GpioRelayConfig.self, forKey: .gpio))
         case .command:
             via = .command(CommandPowerConfig(on: try c.decode(String.self, forKey: .onCommand),
@@ -118,7 +123,7 @@ extension PowerConfig {
         try c.encode(kind, forKey: .kind)
         var timeout = Self.defaultTimeout
         switch via {
-        case .none, .simulated: break
+        case .none, .simulated, .labgrid: break
         case .command(let commands):
             try c.encode(commands.on, forKey: .onCommand)
             try c.encode(commands.off, forKey: .offCommand)
@@ -139,7 +144,7 @@ extension PowerConfig {
     /// board's power input lives inside a run.
     public var standsAlone: Bool {
         switch via {
-        case .none, .simulated: return false
+        case .none, .simulated, .labgrid: return false
         case .command, .gpio: return true
         }
     }
@@ -151,6 +156,7 @@ extension PowerConfig {
         case .gpio(let gpio): what = "gpio relay, chip \(gpio.chip) line \(gpio.line)\(gpio.activeLow ? " (active-low)" : "")"
         case .command(let commands): what = "commands (on: \(commands.on); off: \(commands.off))"
         case .simulated: what = "the simulator's power input"
+        case .labgrid: what = "the labgrid place's power (labgrid-client power)"
         case .none: what = "none (a hang ends the run)"
         }
         if let t = offTime { what += ", off for \(t)" }
@@ -160,7 +166,7 @@ extension PowerConfig {
 }
 
 extension ConfigLoader {
-    static func parsePower(_ node: YAMLReader, simulated: Bool) throws(ConfigError) -> PowerConfig {
+    static func parsePower(_ node: YAMLReader, simulated: Bool, labgrid: Bool = false) throws(ConfigError) -> PowerConfig {
         let pm = try node.mapping(allowed: ["kind", "on", "off", "status", "timeout", "chip", "line", "active_low",
                                             "off_time", "settle_time", "on_exit"])
         let k = try pm.required("kind")
@@ -168,6 +174,7 @@ extension ConfigLoader {
             throw k.error("expected one of: \(PowerConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if kind == .sim && !simulated { throw k.error("'sim' power is the simulated board's; this board's link is not simulated") }
+        if kind == .labgrid && !labgrid { throw k.error("'labgrid' power is a labgrid place's; name the place in a labgrid: block (place, coordinator)") }
         // Keys of another kind are mistakes (a gpio board with an on: command would never run it).
         let commandKeys = ["on", "off", "status"], gpioKeys = ["chip", "line", "active_low"]
         let foreign = kind == .command ? gpioKeys : kind == .gpio ? commandKeys : commandKeys + gpioKeys
@@ -182,6 +189,7 @@ extension ConfigLoader {
         switch kind {
         case .none: cfg = PowerConfig(.none)
         case .sim: cfg = PowerConfig(.simulated)
+        case .labgrid: cfg = PowerConfig(.labgrid)
         case .command:
             guard let on, let off else { throw node.error("kind: command needs both on: and off: commands") }
             cfg = PowerConfig(.command(CommandPowerConfig(on: on, off: off, status: status, timeout: timeout)))

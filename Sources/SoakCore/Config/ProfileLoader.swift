@@ -226,9 +226,11 @@ public enum ConfigLoader {
     }
 
     public static func parseBoard(text: String, file: String) throws(ConfigError) -> BoardConfig {
-        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log", "power", "remoteproc"])
+        let root = try YAMLReader.load(text: text, file: file).mapping(allowed: ["name", "description", "link", "simulator", "uart", "kernel_log", "power", "remoteproc", "labgrid"])
         let name = try root.required("name").string()
-        let link = try parseLink(try root.required("link"))
+        let labgrid = try root.optional("labgrid").map { node throws(ConfigError) in try parseLabgrid(node) }
+        let link = try parseLink(try root.required("link"), labgrid: labgrid != nil)
+        if labgrid != nil, link.location == .simulated { throw root.keyError("labgrid", "a labgrid place is real hardware; this board's link is the simulated one") }
         let simulated = link.location == .simulated
 
         var sim: SimulatorConfig?
@@ -265,13 +267,14 @@ public enum ConfigLoader {
             sim = .default
         }
         var board = BoardConfig(name: name, description: try root.optional("description")?.string(), link: link, simulator: sim)
+        board.labgrid = labgrid
         if let u = root.optional("uart") {
-            board.uart = try parseUart(u, simulated: simulated)
+            board.uart = try parseUart(u, simulated: simulated, labgrid: labgrid != nil)
         } else if simulated {
             board.uart = UartConfig(location: .simulated, baud: 115_200)
         }
         let overSsh: Bool
-        if case .ssh = link.location { overSsh = true } else { overSsh = false }
+        overSsh = link.location.isOnBoard
         if let k = root.optional("kernel_log") {
             let km = try k.mapping(allowed: ["source", "path"])
             let s = try km.required("source")
@@ -304,12 +307,13 @@ public enum ConfigLoader {
             // Over ssh it is the board's /dev/kmsg, read through the link's connection.
             switch link.location {
             case .simulated: board.kernelLog = .simulated
-            case .ssh: board.kernelLog = .ssh(path: KernelLogConfig.sshDefaultPath)
+            case .ssh, .labgrid: board.kernelLog = .ssh(path: KernelLogConfig.sshDefaultPath)
+            case .tcp: board.kernelLog = .unwatched
             case .local: board.kernelLog = link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
             }
         }
         if let pw = root.optional("power") {
-            board.power = try parsePower(pw, simulated: simulated)
+            board.power = try parsePower(pw, simulated: simulated, labgrid: labgrid != nil)
         } else if simulated {
             board.power = PowerConfig(.simulated)
         }

@@ -22,6 +22,8 @@ public struct Event: Codable, Sendable, Equatable {
         case power
         /// One action on the hardware inside a recovery step (power off, remoteproc start, reopen).
         case action
+        /// A board farm's place: acquired, used as held, released (labgrid).
+        case place
         case runEnd = "run_end"
     }
 
