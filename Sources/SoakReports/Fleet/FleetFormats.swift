@@ -177,7 +177,12 @@ enum FleetChart {
         let y = chart.yScale(0, top)
         let x = chart.xScale(0.5, Double(g.runs.count) + 0.5)
         chart.axes(x: x, xTicks: g.runs.indices.map { Double($0 + 1) },
-                   xLabel: { i in let k = Int(i) - 1; return k >= 0 && k < g.runs.count ? String(g.runs[k].name.prefix(18)) : "" },
+                   // Names while they fit under their column (about 110 px each), numbers beyond.
+                   xLabel: { i in
+                       let k = Int(i) - 1
+                       guard k >= 0 && k < g.runs.count else { return "" }
+                       return g.runs.count <= 7 ? String(g.runs[k].name.prefix(16)) : "\(k + 1)"
+                   },
                    xTitle: "run (board)",
                    y: y, yTicks: Scale.linearTicks(0, top / unit.seconds, count: 5).map { $0 * unit.seconds },
                    yLabel: { Charts.number($0 / unit.seconds) }, yTitle: "time to failure (\(unit.name))")
