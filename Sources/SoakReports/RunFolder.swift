@@ -7,9 +7,14 @@ import SoakCore
 public enum RunFolder {
     public static let timelineName = "events.jsonl"
 
-    public static func writeReports(directory: String) throws -> RunSummary {
+    /// The summary of the run in `directory`, built from its timeline, and the timeline.
+    public static func read(directory: String) throws -> (summary: RunSummary, events: [Event]) {
         let (events, warnings) = try TimelineReader.read(path: "\(directory)/\(timelineName)")
-        let summary = try SummaryBuilder.build(events: events, warnings: warnings)
+        return (try SummaryBuilder.build(events: events, warnings: warnings), events)
+    }
+
+    public static func writeReports(directory: String) throws -> RunSummary {
+        let (summary, events) = try read(directory: directory)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -6,7 +6,36 @@ import SoakCore
 /// the numbers a person needs to act on it.
 public enum JUnitReport {
     public static func render(_ s: RunSummary) -> String {
-        let suite = "rpmsg-soak.\(s.profile)"
+        document([testsuite(s, name: "rpmsg-soak.\(s.profile)")])
+    }
+
+    /// A `<testsuite>` element, indented for `document`, and its counts.
+    public struct Suite: Sendable {
+        public var xml: String
+        public var tests: Int
+        public var failures: Int
+        public var errors: Int
+        public var time: Double
+    }
+
+    /// The whole file around `suites`: `render` gives it one, a fleet one per run.
+    public static func document(_ suites: [Suite]) -> String {
+        let tests = suites.reduce(0) { $0 + $1.tests }
+        let failures = suites.reduce(0) { $0 + $1.failures }
+        let errors = suites.reduce(0) { $0 + $1.errors }
+        let time = suites.reduce(0.0) { $0 + max(0, $1.time) }
+        return """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <testsuites name="rpmsg-soak" tests="\(tests)" failures="\(failures)" errors="\(errors)" time="\(fmt(time))">
+        \(suites.map(\.xml).joined(separator: "\n"))
+        </testsuites>
+
+        """
+    }
+
+    /// One run's `<testsuite>`: a case for the link and one per criterion, under `name` (also
+    /// the cases' classname), with `extraProperties` after the run's own.
+    public static func testsuite(_ s: RunSummary, name suite: String, extraProperties: [(String, String)] = []) -> Suite {
         var cases: [String] = []
 
         // The link itself: hangs and hang-ups, with what was known when it failed.
@@ -58,10 +87,9 @@ public enum JUnitReport {
                           ("network_round_trip_max_us", "\(r.max)")]
             }
         }
+        props += extraProperties
         let properties = props.map { "      <property name=\"\(Markup.escape($0.0))\" value=\"\(Markup.escape($0.1))\"/>" }.joined(separator: "\n")
-        let out = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <testsuites name="rpmsg-soak" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" time="\(fmt(s.durationSeconds))">
+        let xml = """
           <testsuite name="\(Markup.escape(suite))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="\(skipped)" time="\(fmt(s.durationSeconds))" timestamp="\(Markup.escape(String(s.startedAt.prefix(19))))" hostname="\(Markup.escape(s.host))">
             <properties>
         \(properties)
@@ -69,10 +97,8 @@ public enum JUnitReport {
         \(cases.joined(separator: "\n"))
             <system-out>\(Markup.escape(TextReport.render(s)))</system-out>
           </testsuite>
-        </testsuites>
-
         """
-        return out
+        return Suite(xml: xml, tests: cases.count, failures: failures, errors: errors, time: s.durationSeconds)
     }
 
     static func testcase(_ suite: String, _ name: String, _ time: Double, _ body: String) -> String {

@@ -193,6 +193,13 @@ struct SvgChart {
         }.joined())
     }
 
+    /// Small circles at `x`, `y` (pixels), each with its paint attributes and tooltip.
+    mutating func dots(_ dots: [(x: Double, y: Double, paint: String, title: String)]) {
+        body.append(dots.map { d in
+            "<circle cx=\"\(n(d.x))\" cy=\"\(n(d.y))\" r=\"4\" \(d.paint)><title>\(Markup.escape(d.title))</title></circle>"
+        }.joined())
+    }
+
     /// Invisible full-height columns that show a tooltip for the time span under the pointer.
     mutating func hover(_ columns: [(x0: Double, x1: Double, title: String)]) {
         var s = ""
