@@ -109,7 +109,7 @@ public struct BoardParts {
     /// Why the link is not there right now (for a notice before a wait), or nil. Nothing on this
     /// machine says whether a tty on the board is there: the open tells.
     public func linkNotThereYet() -> String? {
-        if sshConnection != nil { return nil }
+        if sshConnection != nil || board.link.location.isOnBoard { return nil }
         if case .failure(let e) = DeviceLocator.find(linkDevice) { return "\(e)" }
         return nil
     }

@@ -142,6 +142,9 @@ struct Plan {
             lines.append("  \(p.name): \(p.duration), rate \(p.rate), size \(p.size), window \(p.window), \(p.payload.rawValue)\(burst)")
         }
         lines.append("board \(board.name) (\(boardPath)): link \(board.link.location)")
+        if let lab = board.labgrid {
+            lines.append("  labgrid: place \(lab.place ?? "from LG_PLACE") at \(lab.coordinator ?? "LG_COORDINATOR (else labgrid's default)"), through \(lab.client)")
+        }
         if let u = board.uart {
             lines.append("  uart: \(u.location) at \(u.baud) baud" + (u.ready.map { ", ready when a line matches /\($0)/ (within \(u.readyTimeout))" } ?? ""))
         }
