@@ -23,8 +23,34 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Print only the verdict line and the run folder.")
     var quiet = false
 
+    @Option(name: .long, help: "For a board file with a labgrid: block: reserve a place with these tags (KEY=VALUE, space- or comma-separated, e.g. 'board=imx8mp') and wait for it, instead of the board file's place.")
+    var reserve: String?
+
+    @Option(name: .long, help: "How long --reserve waits for a place (default 1h).")
+    var reserveTimeout: String = "1h"
+
+    func validate() throws {
+        if SoakDuration.parse(reserveTimeout, requireUnit: true) == nil {
+            throw ValidationError("--reserve-timeout: expected a duration with a unit such as 30m, found '\(reserveTimeout)'")
+        }
+        if let r = reserve {
+            let tags = r.split(whereSeparator: { $0 == "," || $0 == " " })
+            if tags.isEmpty || tags.contains(where: { !$0.contains("=") || $0.hasPrefix("=") || $0.hasPrefix("-") }) {
+                throw ValidationError("--reserve: expected tags as KEY=VALUE (e.g. 'board=imx8mp'), found '\(r)'")
+            }
+        }
+    }
+
     func run() throws {
-        let plan = try Loading.load(config)
+        var plan = try Loading.load(config)
+        if let r = reserve {
+            guard plan.board.labgrid != nil else {
+                FileHandle.standardError.write(Data("rpmsg-soak: --reserve needs a board file with a labgrid: block (the coordinator); \(plan.boardPath) has none\n".utf8))
+                throw ExitCode(2)
+            }
+            plan.reserve = Plan.Reservation(tags: r.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init),
+                                            timeout: SoakDuration.parse(reserveTimeout, requireUnit: true) ?? .seconds(3600))
+        }
         let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet).run()
         throw ExitCode(code)
     }
@@ -134,6 +160,13 @@ struct Plan {
     var board: BoardConfig
     var profilePath: String
     var boardPath: String
+    /// `run --reserve`: the labgrid place is reserved by tags rather than named.
+    var reserve: Reservation?
+
+    struct Reservation {
+        var tags: [String]
+        var timeout: SoakDuration
+    }
 
     func describe() -> String {
         var lines = ["profile \(profile.name) (\(profilePath)), seed \(profile.seed), \(profile.totalDuration) in \(profile.phases.count) phase(s)"]

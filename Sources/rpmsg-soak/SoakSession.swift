@@ -34,7 +34,7 @@ struct SoakSession {
 
         // A labgrid place first: its resources are the board's devices. The timeline keeps the
         // board as resolved (the ssh address, the serial port), which is what the run used.
-        let farm = FarmPlace(board: plan.board)
+        let farm = FarmPlace(board: plan.board, reserve: plan.reserve)
         var start = Event(t: 0, wall: WallTime.iso8601(wallStart), type: .runStart, message: "soak \(plan.profile.name) on \(plan.board.name)")
         start.run = RunInfo(profile: plan.profile, board: farm.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
                             seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
@@ -50,7 +50,7 @@ struct SoakSession {
         // Released on every way out of soak(): its end, an error, SIGINT and SIGTERM.
         if let what = farm.place?.release() {
             timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what))
-            if what.hasPrefix("labgrid: could not") { FileHandle.standardError.write(Data("rpmsg-soak: \(what)\n".utf8)) }
+            if what.contains("could not") { FileHandle.standardError.write(Data("rpmsg-soak: \(what)\n".utf8)) }
         }
         return finish(folder: folder, timeline: timeline)
     }
@@ -63,11 +63,13 @@ struct SoakSession {
         var note: String?
         var error: Error?
 
-        init(board: BoardConfig) {
+        init(board: BoardConfig, reserve: Plan.Reservation?) {
             self.board = board
             guard let config = board.labgrid else { return }
             do {
-                let place = try LabgridPlace(config: config)
+                let place = try reserve.map { r throws(LabgridPlace.Failure) in
+                    try LabgridPlace.reserve(config: config, tags: r.tags, timeout: r.timeout)
+                } ?? LabgridPlace(config: config)
                 self.place = place
                 note = try place.acquire()
                 self.board = try place.resolve(board)

@@ -115,6 +115,25 @@ struct LabgridTests {
         #expect(who.contains(l.lab.place) == false, "released after SIGTERM: \(who)")
     }
 
+    @Test func aPlaceReservedByItsTagsIsWaitedForUsedAndGivenBack() async throws {
+        let l = try await offPool { try Self.start(faults: "drop:mtbf=1h", seed: 44, duration: "4s") }
+        defer { l.stop() }
+        let tagged = try l.lab.run(["-p", l.lab.place, "set-tags", "board=imx8mp-sim"])
+        try #require(tagged.status == .exited(0), "\(tagged.errors)")
+        let r = try await Harness.run(["run", l.profile, "--board", l.board, "--out", l.dir, "--reserve", "board=imx8mp-sim"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let events = try String(contentsOfFile: "\(r.runFolder ?? "")/events.jsonl", encoding: .utf8)
+        #expect(events.contains("labgrid place \(l.lab.place) at \(l.lab.coordinator) (reservation "), "\(events.prefix(3000))")
+        #expect(events.contains("cancelled"), "the reservation is given back")
+        let reservations = try l.lab.run(["reservations"]).output
+        #expect(!reservations.contains("owner"), "no reservation left: \(reservations)")
+        #expect(try l.lab.who().contains(l.lab.place) == false)
+        let none = try await Harness.run(["run", l.profile, "--board", l.board, "--out", l.dir, "--reserve", "board=no-such", "--reserve-timeout", "3s"])
+        #expect(none.status == 3 && none.stderr.contains("no place with board=no-such became free within 3s"), "\(none.stdout)\n\(none.stderr)")
+        let left = try l.lab.run(["reservations"]).output
+        #expect(!left.contains("no-such"), "the reservation that was not allocated is cancelled: \(left)")
+    }
+
     @Test func aPlaceSomeoneElseHoldsIsAnInfrastructureErrorAndIsLeftAlone() async throws {
         let l = try await offPool { try Self.start(faults: "drop:mtbf=1h", seed: 43, duration: "5s") }
         defer { l.stop() }

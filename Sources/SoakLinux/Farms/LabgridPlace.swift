@@ -8,8 +8,13 @@ import SoakCore
 /// and their ser2net, PDUs and relays are labgrid's business: any power backend labgrid knows
 /// works without a line of ours. `LG_PROXY` in the environment reaches labgrid-client as it is.
 public final class LabgridPlace: @unchecked Sendable {
+    /// The place's name, or `+TOKEN` for the place a reservation was given.
     public let place: String
     public let coordinator: String?
+    /// The reservation this run made (`--reserve`), cancelled at the end.
+    public private(set) var reservation: String?
+    /// The place's own name, once the coordinator said it (a reserved place is `+TOKEN` before).
+    public private(set) var name: String
     /// The labgrid-client program, found.
     public let client: String
     /// The run acquired the place (and releases it); false: the user held it already.
@@ -23,8 +28,9 @@ public final class LabgridPlace: @unchecked Sendable {
 
     /// - environment: where `LG_PLACE` and `LG_COORDINATOR` come from when the board file does
     ///   not name them, and PATH for labgrid-client.
-    public init(config: LabgridConfig, environment: [String: String] = ProcessInfo.processInfo.environment) throws(Failure) {
-        guard let place = config.place ?? environment["LG_PLACE"], !place.isEmpty else {
+    public init(config: LabgridConfig, environment: [String: String] = ProcessInfo.processInfo.environment,
+                reservedAs token: String? = nil) throws(Failure) {
+        guard let place = token.map({ "+\($0)" }) ?? config.place ?? environment["LG_PLACE"], !place.isEmpty else {
             throw Failure(message: "labgrid: no place: name it in the board file (labgrid: {place: NAME}) or in LG_PLACE")
         }
         self.place = place
@@ -33,6 +39,35 @@ public final class LabgridPlace: @unchecked Sendable {
             throw Failure(message: "labgrid: \(config.client) not found (on PATH: \(environment["PATH"] ?? "")); install labgrid (pip install labgrid) or give its path as labgrid.client")
         }
         client = found
+        reservation = token
+        name = place
+    }
+
+    /// Reserves a place with `tags` (`board=imx8mp`) and waits up to `timeout` for the
+    /// coordinator to allocate one (`labgrid-client reserve --wait`); the place is then this
+    /// reservation's (`+TOKEN`), acquired like any other, and the reservation is cancelled by
+    /// `release()`.
+    public static func reserve(config: LabgridConfig, tags: [String], timeout: SoakDuration,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(Failure) -> LabgridPlace {
+        var unplaced = config
+        unplaced.place = unplaced.place ?? "-"
+        let asker = try LabgridPlace(config: unplaced, environment: environment)
+        // Reserve first (the token at once), then wait for it: a wait that times out can cancel
+        // its reservation instead of leaving it queued at the coordinator.
+        let r = asker.run(["reserve", "--shell"] + tags, withPlace: false)
+        guard r.status == 0 else { throw Failure(message: "labgrid: cannot reserve a place with \(tags.joined(separator: " ")): \(complaint(r.errors))") }
+        guard let line = r.output.split(whereSeparator: \.isNewline).first(where: { $0.contains("LG_TOKEN=") }),
+              let token = line.split(separator: "=").last.map({ String($0).trimmingCharacters(in: CharacterSet(charactersIn: "'\" ")) }),
+              !token.isEmpty else {
+            throw Failure(message: "labgrid: reserve gave no token: \(r.output.prefix(200))")
+        }
+        let waited = asker.run(["wait", token], timeout: timeout, withPlace: false)
+        guard waited.status == 0 else {
+            _ = asker.run(["cancel-reservation", token], withPlace: false)
+            let why = waited.status == nil ? "no place with \(tags.joined(separator: " ")) became free within \(timeout)" : complaint(waited.errors)
+            throw Failure(message: "labgrid: cannot reserve a place with \(tags.joined(separator: " ")): \(why) (reservation \(token) cancelled)")
+        }
+        return try LabgridPlace(config: config, environment: environment, reservedAs: token)
     }
 
     static func find(_ program: String, path: String) -> String? {
@@ -41,16 +76,18 @@ public final class LabgridPlace: @unchecked Sendable {
         return nil
     }
 
-    public var description: String { "labgrid place \(place)" + (coordinator.map { " at \($0)" } ?? "") }
+    public var description: String {
+        "labgrid place \(lock.withLock { name })" + (coordinator.map { " at \($0)" } ?? "") + (reservation.map { " (reservation \($0))" } ?? "")
+    }
 
     /// labgrid-client with the coordinator and place, then `arguments`.
-    func arguments(_ arguments: [String]) -> [String] {
-        (coordinator.map { ["-x", $0] } ?? []) + ["-p", place] + arguments
+    func arguments(_ arguments: [String], withPlace: Bool = true) -> [String] {
+        (coordinator.map { ["-x", $0] } ?? []) + (withPlace ? ["-p", place] : []) + arguments
     }
 
     /// Runs labgrid-client; its status (nil when it had to be killed), output and errors.
     /// - verbose: `-v`, which goes before the coordinator and place.
-    func run(_ args: [String], timeout: SoakDuration = .seconds(60), verbose: Bool = false) -> (status: Int32?, output: String, errors: String) {
+    func run(_ args: [String], timeout: SoakDuration = .seconds(60), verbose: Bool = false, withPlace: Bool = true) -> (status: Int32?, output: String, errors: String) {
         var template = Array("/tmp/rpmsg-soak-labgrid.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { return (nil, "", "cannot make a temporary folder: \(Errno.current)") }
         let dir = String(cString: made)
@@ -59,7 +96,7 @@ public final class LabgridPlace: @unchecked Sendable {
         }
         let child: ChildProcess
         do {
-            child = try ChildProcess(client, (verbose ? ["-v"] : []) + arguments(args), stdin: .null,
+            child = try ChildProcess(client, (verbose ? ["-v"] : []) + arguments(args, withPlace: withPlace), stdin: .null,
                                      stdout: .file("\(dir)/out"), stderr: .file("\(dir)/err"))
         } catch {
             return (nil, "", "cannot start \(client): \(error)")
@@ -83,6 +120,10 @@ public final class LabgridPlace: @unchecked Sendable {
         guard r.status == 0 else { throw Failure(message: "labgrid: \(description): show failed: \(Self.complaint(r.errors))") }
         for line in r.output.split(whereSeparator: \.isNewline) {
             let text = line.trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("Place '"), text.hasSuffix("':") {
+                let named = String(text.dropFirst("Place '".count).dropLast(2))
+                lock.withLock { name = named }
+            }
             if text.hasPrefix("acquired:") {
                 let who = text.dropFirst("acquired:".count).trimmingCharacters(in: .whitespaces)
                 return who.isEmpty || who == "None" ? nil : who
@@ -114,13 +155,29 @@ public final class LabgridPlace: @unchecked Sendable {
         return "\(description) acquired"
     }
 
-    /// Releases the place when this run acquired it; says what it did, or why it could not.
+    /// Releases the place when this run acquired it, and cancels the run's reservation; says
+    /// what it did, or why it could not.
     public func release() -> String? {
-        guard lock.withLock({ acquiredHere }) else { return nil }
-        let r = run(["release"])
-        guard r.status == 0 else { return "labgrid: could not release \(description): \(Self.complaint(r.errors)); release it with labgrid-client -p \(place) release" }
-        lock.withLock { acquiredHere = false }
-        return "\(description) released"
+        var said: [String] = []
+        if lock.withLock({ acquiredHere }) {
+            let r = run(["release"])
+            if r.status == 0 {
+                lock.withLock { acquiredHere = false }
+                said.append("\(description) released")
+            } else {
+                said.append("labgrid: could not release \(description): \(Self.complaint(r.errors)); release it with labgrid-client -p \(place) release")
+            }
+        }
+        if let token = lock.withLock({ reservation }) {
+            let r = run(["cancel-reservation", token], withPlace: false)
+            if r.status == 0 {
+                lock.withLock { reservation = nil }
+                said.append("reservation \(token) cancelled")
+            } else {
+                said.append("labgrid: could not cancel reservation \(token): \(Self.complaint(r.errors))")
+            }
+        }
+        return said.isEmpty ? nil : said.joined(separator: "; ")
     }
 
     // MARK: resources
