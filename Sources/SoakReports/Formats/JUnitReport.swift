@@ -5,9 +5,20 @@ import SoakCore
 /// run, a test case for the link (did it stay up) and one per pass criterion, each failure with
 /// the numbers a person needs to act on it.
 public enum JUnitReport {
-    public static func render(_ s: RunSummary) -> String {
-        let suite = "rpmsg-soak.\(s.profile)"
-        var cases: [String] = []
+    /// One test case of a run: its name, whether it passed, its time and the XML inside it
+    /// (a failure or error element; empty when it passed). `rpmsg-soak run --lava` reports the
+    /// same list, so JUnit and LAVA cannot disagree.
+    public struct Case: Sendable, Equatable {
+        public var name: String
+        public var seconds: Double
+        /// `<failure .../>` or `<error .../>`, or empty.
+        public var body: String
+        public var passed: Bool { body.isEmpty }
+    }
+
+    /// The run's test cases, in order: the link, then one per pass criterion.
+    public static func cases(_ s: RunSummary) -> [Case] {
+        var cases: [Case] = []
 
         // The link itself: hangs and hang-ups, with what was known when it failed.
         var linkBody = ""
@@ -31,12 +42,18 @@ public enum JUnitReport {
             // Not a pass: a gate that reads only the JUnit must not go green on a cut-off run.
             linkBody = "<error type=\"interrupted\" message=\"interrupted after \(fmt(s.durationSeconds)) s: \(Markup.escape(s.endDetail ?? "stopped"))\"/>"
         }
-        cases.append(testcase(suite, "link stays up for \(fmt(s.durationSeconds)) s", s.durationSeconds, linkBody))
+        cases.append(Case(name: "link stays up for \(fmt(s.durationSeconds)) s", seconds: s.durationSeconds, body: linkBody))
 
         for c in s.criteria {
             let body = c.passed ? "" : "<failure type=\"\(Markup.escape(c.name))\" message=\"\(Markup.escape(c.message))\">\(Markup.escape("\(c.name): observed \(c.observed), limit \(c.limit)"))</failure>"
-            cases.append(testcase(suite, "\(c.name) \(c.limit)", 0, body))
+            cases.append(Case(name: "\(c.name) \(c.limit)", seconds: 0, body: body))
         }
+        return cases
+    }
+
+    public static func render(_ s: RunSummary) -> String {
+        let suite = "rpmsg-soak.\(s.profile)"
+        let cases = Self.cases(s).map { testcase(suite, $0.name, $0.seconds, $0.body) }
 
         let failures = cases.filter { $0.contains("<failure") }.count
         let errors = cases.filter { $0.contains("<error") }.count
