@@ -17,13 +17,24 @@ public struct BoardParts {
     /// The one ssh connection of a board reached over ssh, shared by every opener and setup
     /// command of these parts; it connects at the first use and ends with the last holder.
     let sshConnection: SshConnection?
+    /// The commands a LAVA worker gives its test action (`power: {kind: lava}`, `uart: {command: lava}`).
+    public let lava: LavaEnvironment
 
-    public init(board: BoardConfig, simulatorDirectory: String? = nil, interrupted: @escaping @Sendable () -> Bool = { false }) {
+    public init(board: BoardConfig, simulatorDirectory: String? = nil, interrupted: @escaping @Sendable () -> Bool = { false },
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.board = board
+        self.lava = LavaEnvironment(environment)
         self.simulatorDirectory = board.isSimulated ? simulatorDirectory : nil
         self.interrupted = interrupted
         if case .ssh(let target) = board.link.location { sshConnection = SshConnection(target: target) } else { sshConnection = nil }
     }
+
+    // MARK: the environment
+
+    /// What the board file takes from the environment and is not there (LAVA's commands), one
+    /// message each naming the variable; empty when nothing is missing. A run checks this before
+    /// it touches the board.
+    public func environmentProblems() -> [String] { lava.problems(for: board) }
 
     // MARK: power
 
@@ -42,6 +53,12 @@ public struct BoardParts {
             return PowerControl(relay, onExit: p.onExit, knownOn: initial)
         case .command(let c):
             return PowerControl(CommandPowerSwitch(on: c.on, off: c.off, timeout: c.timeout), onExit: p.onExit)
+        case .lava(let l):
+            // Checked by environmentProblems() before anything is touched; thrown here for `power`.
+            let commands = try lava.powerCommands(onExit: p.onExit)
+            let power = CommandPowerSwitch(name: "lava", on: commands.on, off: commands.off, reset: commands.hardReset, timeout: l.timeout)
+            // A hard reset ends with the power on; a board LAVA handed over is powered.
+            return PowerControl(power, onExit: p.onExit, knownOn: power.resetOnly ? true : nil)
         case .simulated:
             return simulated.map { PowerControl($0, onExit: p.onExit, knownOn: true) }
         case .none:
@@ -63,7 +80,7 @@ public struct BoardParts {
             } catch {
                 return false
             }
-        case .simulated?, .none?, nil:
+        case .simulated?, .lava?, .none?, nil:
             return nil
         }
     }
@@ -80,6 +97,9 @@ public struct BoardParts {
         case .ssh(let target):
             // Only for messages: nothing on this machine is looked up for an ssh link.
             return .path(target.description)
+        case .command(let command):
+            // The loader takes a command for the UART only.
+            return .path(command.description)
         }
     }
 
@@ -142,6 +162,14 @@ public struct BoardParts {
             case .ssh(let target):
                 // The loader takes no ssh UART (the M7's UART is wired to the lab host).
                 warn("the M7 UART on \(target) is not read: a UART over ssh is not supported")
+            case .command(.shell(let command)):
+                sources.append(CommandLineSource(command: command))
+            case .command(.lava):
+                if let command = try? lava.connectionCommand() {
+                    sources.append(CommandLineSource(command: command, label: "$\(LavaEnvironment.connection) '\(command)'"))
+                } else {
+                    warn("the M7 UART is not read: \(LavaEnvironment.connection) is not set")
+                }
             }
         }
         switch board.kernelLog {

@@ -14,6 +14,9 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
     case local(DeviceSpec)
     /// A tty on the board, reached from a lab host through the system's OpenSSH client.
     case ssh(SshTarget)
+    /// A console read from a command's output (`telnet localhost 7001`, LAVA's connection
+    /// command): only for the UART.
+    case command(ConsoleCommand)
 
     /// The word a board file (and a timeline) uses for the simulated board's devices.
     public static let simulatedKeyword = "sim"
@@ -31,6 +34,7 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         case .local(.path(let p)), .local(.glob(let p)): return p
         case .local(.match): return nil
         case .ssh(let target): return target.device
+        case .command: return nil
         }
     }
 
@@ -45,6 +49,35 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         case .simulated: return Self.simulatedKeyword
         case .local(let spec): return spec.description
         case .ssh(let target): return target.description
+        case .command(let command): return command.description
+        }
+    }
+}
+
+/// The command whose output is a serial console: a board file's `uart: {command: ...}`.
+public enum ConsoleCommand: Sendable, Equatable, CustomStringConvertible {
+    /// `lava`: LAVA's `LAVA_CONNECTION_COMMAND`, read from the environment at run time.
+    case lava
+    /// A shell command line, run with /bin/sh -c.
+    case shell(String)
+
+    public static let lavaKeyword = "lava"
+
+    /// From the board file's (or a timeline's) word.
+    public init(_ word: String) { self = word == Self.lavaKeyword ? .lava : .shell(word) }
+
+    /// The word as a board file (and a timeline) spells it.
+    public var word: String {
+        switch self {
+        case .lava: return Self.lavaKeyword
+        case .shell(let c): return c
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .lava: return "the output of $\(LavaEnvironment.connection)"
+        case .shell(let c): return "the output of '\(c)'"
         }
     }
 }
@@ -164,12 +197,15 @@ extension LinkConfig {
 }
 
 extension UartConfig {
-    private enum CodingKeys: String, CodingKey { case device, match, baud, ready, readyTimeout }
+    private enum CodingKeys: String, CodingKey { case device, match, command, baud, ready, readyTimeout }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(location: DeviceLocation(device: try c.decodeIfPresent(String.self, forKey: .device),
-                                           match: try c.decodeIfPresent([String: String].self, forKey: .match)),
+        // Only a UART read through a command writes `command`: every older timeline decodes as before.
+        let location = try c.decodeIfPresent(String.self, forKey: .command).map { DeviceLocation.command(ConsoleCommand($0)) }
+            ?? DeviceLocation(device: try c.decodeIfPresent(String.self, forKey: .device),
+                              match: try c.decodeIfPresent([String: String].self, forKey: .match))
+        self.init(location: location,
                   baud: try c.decode(Int.self, forKey: .baud),
                   ready: try c.decodeIfPresent(String.self, forKey: .ready),
                   readyTimeout: try c.decodeIfPresent(SoakDuration.self, forKey: .readyTimeout) ?? .seconds(30))
@@ -179,6 +215,7 @@ extension UartConfig {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(location.device, forKey: .device)
         try c.encodeIfPresent(location.match, forKey: .match)
+        if case .command(let command) = location { try c.encode(command.word, forKey: .command) }
         try c.encode(baud, forKey: .baud)
         try c.encodeIfPresent(ready, forKey: .ready)
         try c.encode(readyTimeout, forKey: .readyTimeout)
@@ -236,7 +273,7 @@ extension ConfigLoader {
 
     /// The `uart:` block: the M7 debug UART, its speed and its ready line.
     static func parseUart(_ u: YAMLReader, simulated: Bool) throws(ConfigError) -> UartConfig {
-        let um = try u.mapping(allowed: ["device", "match", "baud", "ready", "ready_timeout"])
+        let um = try u.mapping(allowed: ["device", "match", "command", "baud", "ready", "ready_timeout"])
         var uartDevice: String?
         if let d = um.optional("device") {
             let dev = try d.string()
@@ -256,9 +293,19 @@ extension ConfigLoader {
             ready = pattern
         }
         let readyTimeout = try um.optional("ready_timeout")?.duration() ?? .seconds(30)
-        if uartDevice == nil && uartMatch == nil { throw u.error("give the UART's device path or a udev match") }
-        var uart = UartConfig(location: DeviceLocation(device: uartDevice, match: uartMatch), baud: 115_200,
-                              ready: ready, readyTimeout: readyTimeout)
+        var location = DeviceLocation(device: uartDevice, match: uartMatch)
+        if let commandNode = um.optional("command") {
+            // The console through a command: telnet to a serial server, LAVA's connection command.
+            let command = try commandNode.string()
+            if command.allSatisfy(\.isWhitespace) {
+                throw commandNode.error("expected a shell command whose output is the UART (such as telnet localhost 7001), or 'lava' for $\(LavaEnvironment.connection)")
+            }
+            if uartDevice != nil || uartMatch != nil { throw um.keyError("command", "give one of device, match or command") }
+            location = .command(ConsoleCommand(command))
+        } else if uartDevice == nil && uartMatch == nil {
+            throw u.error("give the UART's device path, a udev match, or a command whose output it is")
+        }
+        var uart = UartConfig(location: location, baud: 115_200, ready: ready, readyTimeout: readyTimeout)
         if let b = um.optional("baud") {
             let baud = try b.int(50...4_000_000, what: "a baud rate")
             let standard = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600,

@@ -4,7 +4,7 @@
 
 public struct PowerConfig: Sendable, Codable, Equatable {
     /// The `kind` word of a board file (and a timeline).
-    public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, none }
+    public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, lava, none }
     /// What switches the power.
     public enum Switch: Sendable, Equatable {
         /// Nothing: declared so, rather than left out.
@@ -15,6 +15,9 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         case command(CommandPowerConfig)
         /// A relay on a GPIO line.
         case gpio(GpioRelayConfig)
+        /// The commands of a LAVA device dictionary, from the environment at run time
+        /// (`LavaEnvironment`): on and off, or a hard reset alone.
+        case lava(LavaPowerConfig)
     }
     /// The power state the board is left in when the tester stops, on every exit path it controls.
     public enum ExitState: String, Sendable, Codable, CaseIterable {
@@ -39,6 +42,7 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         case .simulated: return .sim
         case .command: return .command
         case .gpio: return .gpio
+        case .lava: return .lava
         }
     }
 
@@ -63,6 +67,17 @@ public struct CommandPowerConfig: Sendable, Equatable {
         self.on = on
         self.off = off
         self.status = status
+        self.timeout = timeout
+    }
+}
+
+/// Power through the LAVA worker's commands (`LAVA_POWER_ON_COMMAND`, `LAVA_POWER_OFF_COMMAND`,
+/// `LAVA_HARD_RESET_COMMAND`), read from the environment when the run starts.
+public struct LavaPowerConfig: Sendable, Equatable {
+    /// How long each command may take.
+    public var timeout: SoakDuration
+
+    public init(timeout: SoakDuration = .seconds(30)) {
         self.timeout = timeout
     }
 }
@@ -102,6 +117,8 @@ extension PowerConfig {
         case .none: via = .none
         case .sim: via = .simulated
         case .gpio: via = .gpio(try c.decode(GpioRelayConfig.self, forKey: .gpio))
+        case .lava:
+            via = .lava(LavaPowerConfig(timeout: try c.decodeIfPresent(SoakDuration.self, forKey: .timeout) ?? Self.defaultTimeout))
         case .command:
             via = .command(CommandPowerConfig(on: try c.decode(String.self, forKey: .onCommand),
                                               off: try c.decode(String.self, forKey: .offCommand),
@@ -126,6 +143,8 @@ extension PowerConfig {
             timeout = commands.timeout
         case .gpio(let relay):
             try c.encode(relay, forKey: .gpio)
+        case .lava(let lava):
+            timeout = lava.timeout
         }
         try c.encode(timeout, forKey: .timeout)
         try c.encodeIfPresent(offTime, forKey: .offTime)
@@ -140,7 +159,7 @@ extension PowerConfig {
     public var standsAlone: Bool {
         switch via {
         case .none, .simulated: return false
-        case .command, .gpio: return true
+        case .command, .gpio, .lava: return true
         }
     }
 
@@ -150,6 +169,7 @@ extension PowerConfig {
         switch via {
         case .gpio(let gpio): what = "gpio relay, chip \(gpio.chip) line \(gpio.line)\(gpio.activeLow ? " (active-low)" : "")"
         case .command(let commands): what = "commands (on: \(commands.on); off: \(commands.off))"
+        case .lava: what = "LAVA's commands from the environment (\(LavaEnvironment.powerOn) and \(LavaEnvironment.powerOff), else \(LavaEnvironment.hardReset) alone)"
         case .simulated: what = "the simulator's power input"
         case .none: what = "none (a hang ends the run)"
         }
@@ -172,7 +192,9 @@ extension ConfigLoader {
         let commandKeys = ["on", "off", "status"], gpioKeys = ["chip", "line", "active_low"]
         let foreign = kind == .command ? gpioKeys : kind == .gpio ? commandKeys : commandKeys + gpioKeys
         for key in foreign where pm.has(key) {
-            throw pm.keyError(key, "'\(key)' does not apply to power kind '\(kind.rawValue)'")
+            // LAVA's commands come from the environment: an on: here would never run.
+            let why = kind == .lava ? ": LAVA's commands come from the environment (\(LavaEnvironment.powerOn), \(LavaEnvironment.powerOff), \(LavaEnvironment.hardReset)); use kind: command for commands of your own" : ""
+            throw pm.keyError(key, "'\(key)' does not apply to power kind '\(kind.rawValue)'\(why)")
         }
         let on = try pm.optional("on")?.string(), off = try pm.optional("off")?.string()
         let status = try pm.optional("status")?.string()
@@ -182,6 +204,7 @@ extension ConfigLoader {
         switch kind {
         case .none: cfg = PowerConfig(.none)
         case .sim: cfg = PowerConfig(.simulated)
+        case .lava: cfg = PowerConfig(.lava(LavaPowerConfig(timeout: timeout)))
         case .command:
             guard let on, let off else { throw node.error("kind: command needs both on: and off: commands") }
             cfg = PowerConfig(.command(CommandPowerConfig(on: on, off: off, status: status, timeout: timeout)))

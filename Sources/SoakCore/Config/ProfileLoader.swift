@@ -305,7 +305,7 @@ public enum ConfigLoader {
             switch link.location {
             case .simulated: board.kernelLog = .simulated
             case .ssh: board.kernelLog = .ssh(path: KernelLogConfig.sshDefaultPath)
-            case .local: board.kernelLog = link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
+            case .local, .command: board.kernelLog = link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
             }
         }
         if let pw = root.optional("power") {
