@@ -20,15 +20,26 @@ public struct BoardParts {
     /// The board file's labgrid place, acquired, when it names one; `board` is then resolved
     /// with its resources (`LabgridPlace.resolve`).
     public let place: LabgridPlace?
+    /// The commands a LAVA worker gives its test action (`power: {kind: lava}`, `uart: {command: lava}`).
+    public let lava: LavaEnvironment
 
     public init(board: BoardConfig, simulatorDirectory: String? = nil, place: LabgridPlace? = nil,
-                interrupted: @escaping @Sendable () -> Bool = { false }) {
+                interrupted: @escaping @Sendable () -> Bool = { false },
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.board = board
         self.place = place
+        self.lava = LavaEnvironment(environment)
         self.simulatorDirectory = board.isSimulated ? simulatorDirectory : nil
         self.interrupted = interrupted
         if case .ssh(let target) = board.link.location { sshConnection = SshConnection(target: target) } else { sshConnection = nil }
     }
+
+    // MARK: the environment
+
+    /// What the board file takes from the environment and is not there (LAVA's commands), one
+    /// message each naming the variable; empty when nothing is missing. A run checks this before
+    /// it touches the board.
+    public func environmentProblems() -> [String] { lava.problems(for: board) }
 
     // MARK: power
 
@@ -47,6 +58,12 @@ public struct BoardParts {
             return PowerControl(relay, onExit: p.onExit, knownOn: initial)
         case .command(let c):
             return PowerControl(CommandPowerSwitch(on: c.on, off: c.off, timeout: c.timeout), onExit: p.onExit)
+        case .lava(let l):
+            // Checked by environmentProblems() before anything is touched; thrown here for `power`.
+            let commands = try lava.powerCommands(onExit: p.onExit)
+            let power = CommandPowerSwitch(name: "lava", on: commands.on, off: commands.off, reset: commands.hardReset, timeout: l.timeout)
+            // A hard reset ends with the power on; a board LAVA handed over is powered.
+            return PowerControl(power, onExit: p.onExit, knownOn: power.resetOnly ? true : nil)
         case .simulated:
             return simulated.map { PowerControl($0, onExit: p.onExit, knownOn: true) }
         case .labgrid:
@@ -74,7 +91,7 @@ public struct BoardParts {
         case .labgrid?:
             guard let place else { return nil }
             return try LabgridPowerSwitch(place: place).isOn()
-        case .simulated?, .none?, nil:
+        case .simulated?, .lava?, .none?, nil:
             return nil
         }
     }
@@ -94,6 +111,9 @@ public struct BoardParts {
         case .labgrid, .tcp:
             // Resolved from a labgrid place before a run; only for messages here.
             return .path(board.link.location.description)
+        case .command(let command):
+            // The loader takes a command for the UART only.
+            return .path(command.description)
         }
     }
 
@@ -160,6 +180,14 @@ public struct BoardParts {
                 sources.append(TcpSerialSource(host: host, port: port))
             case .labgrid:
                 warn("the M7 UART is the labgrid place's serial port, which is known only once the place is acquired: not read")
+            case .command(.shell(let command)):
+                sources.append(CommandLineSource(command: command))
+            case .command(.lava):
+                if let command = try? lava.connectionCommand() {
+                    sources.append(CommandLineSource(command: command, label: "$\(LavaEnvironment.connection) '\(command)'"))
+                } else {
+                    warn("the M7 UART is not read: \(LavaEnvironment.connection) is not set")
+                }
             }
         }
         switch board.kernelLog {

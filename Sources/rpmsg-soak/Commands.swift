@@ -23,6 +23,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Print only the verdict line and the run folder.")
     var quiet = false
 
+    @Flag(name: .long, help: "Inside a LAVA test action: after the reports, report every JUnit test case and the measurements (latency-p99, messages-per-second, mtbf) through lava-test-case.")
+    var lava = false
+
     @Option(name: .long, help: "For a board file with a labgrid: block: reserve a place with these tags (KEY=VALUE, space- or comma-separated, e.g. 'board=imx8mp') and wait for it, instead of the board file's place.")
     var reserve: String?
 
@@ -51,7 +54,7 @@ struct Run: ParsableCommand {
             plan.reserve = Plan.Reservation(tags: r.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init),
                                             timeout: SoakDuration.parse(reserveTimeout, requireUnit: true) ?? .seconds(3600))
         }
-        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet).run()
+        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava).run()
         throw ExitCode(code)
     }
 }
@@ -78,6 +81,14 @@ struct Check: ParsableCommand {
             print("note: the link is not there on this machine now: \(why) (a setup command or the board may create it)")
         }
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
+        // LAVA's commands come from the environment of the test action: which are there.
+        for line in parts.lava.report(for: plan.board) { print("lava: \(line)") }
+        let missing = parts.environmentProblems()
+        for problem in missing { print("missing: \(problem)") }
+        if !missing.isEmpty && !offline {
+            FileHandle.standardError.write(Data("rpmsg-soak check: the environment lacks what the board file takes from it (see above; --offline checks the files only)\n".utf8))
+            throw ExitCode(3)
+        }
         guard !offline else { return }
         fflush(nil)
         var probed = parts
@@ -179,7 +190,9 @@ struct Plan {
             lines.append("  labgrid: place \(lab.place ?? "from LG_PLACE") at \(lab.coordinator ?? "LG_COORDINATOR (else labgrid's default)"), through \(lab.client)")
         }
         if let u = board.uart {
-            lines.append("  uart: \(u.location) at \(u.baud) baud" + (u.ready.map { ", ready when a line matches /\($0)/ (within \(u.readyTimeout))" } ?? ""))
+            let speed: String
+            if case .command = u.location { speed = "" } else { speed = " at \(u.baud) baud" }
+            lines.append("  uart: \(u.location)\(speed)" + (u.ready.map { ", ready when a line matches /\($0)/ (within \(u.readyTimeout))" } ?? ""))
         }
         if let k = board.kernelLog {
             var path = ""

@@ -14,6 +14,8 @@ struct SoakSession {
     let plan: Plan
     let outDirectory: String
     let quiet: Bool
+    /// Report every test case and the measurements to LAVA (`lava-test-case`) after the reports.
+    var lava = false
 
     func run() -> Int32 {
         installStopHandlers()
@@ -107,6 +109,13 @@ struct SoakSession {
         }
         let parts = BoardParts(board: board, simulatorDirectory: "\(folder)/sim", place: place,
                                interrupted: { stopRequested.load(ordering: .relaxed) })
+        // What the board file takes from the environment (LAVA's commands) is there, or nothing is touched.
+        let missing = parts.environmentProblems()
+        if !missing.isEmpty {
+            // finish() says it on stderr too, with the verdict.
+            endEarly(EnvironmentMissing(text: missing.joined(separator: "; ")))
+            return
+        }
         do {
             power = try parts.powerControl(initial: true, note: { note(.power, $0) })
         } catch {
@@ -180,6 +189,8 @@ struct SoakSession {
         do {
             let summary = try RunFolder.writeReports(directory: folder)
             print(quiet ? TextReport.verdictLine(summary) + "\n  \(folder)" : TextReport.render(summary))
+            fflush(nil)
+            if lava { LavaReporter.report(summary) }
             if summary.verdict == .error || summary.verdict == .incomplete {
                 // CI logs often keep only stderr: say why there too.
                 FileHandle.standardError.write(Data("rpmsg-soak: \(TextReport.verdictLine(summary))\n".utf8))
@@ -213,6 +224,12 @@ struct SoakSession {
         return "\(outDirectory)/\(name)"
     }
 
+}
+
+/// What the board file takes from the environment is not there: the run ends before the board is touched.
+struct EnvironmentMissing: Error, CustomStringConvertible {
+    var text: String
+    var description: String { text }
 }
 
 /// SIGINT and SIGTERM set `stopRequested`; SIGPIPE is ignored.

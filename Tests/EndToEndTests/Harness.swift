@@ -92,11 +92,15 @@ enum Harness {
 
     /// Starts the binary once a slot is free; `finish` waits for it. The slot is given back
     /// when the process ends, however the test ends.
-    static func start(_ args: [String], cwd: String? = nil) async throws -> Started {
+    /// `environment` is added to the test process's own (PATH is then the given one).
+    static func start(_ args: [String], cwd: String? = nil, environment: [String: String] = [:]) async throws -> Started {
         await slots.acquire()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? packageRoot.path)
         let base = tempDir()
         let outPath = "\(base)/stdout", errPath = "\(base)/stderr"
@@ -138,8 +142,8 @@ enum Harness {
         return Result(status: s.process.terminationStatus, stdout: o, stderr: e)
     }
 
-    static func run(_ args: [String], cwd: String? = nil) async throws -> Result {
-        await finish(try await start(args, cwd: cwd))
+    static func run(_ args: [String], cwd: String? = nil, environment: [String: String] = [:]) async throws -> Result {
+        await finish(try await start(args, cwd: cwd, environment: environment))
     }
 
     /// Runs a helper program (socat, python3) in the background until `stop`.

@@ -64,8 +64,8 @@ struct LabgridConfigTests {
     }
 }
 
-@Suite("Telnet commands taken out of a serial stream (ser2net, RFC 2217)")
-struct TelnetFilterTests {
+@Suite("Telnet commands taken out of a serial stream in place (ser2net, RFC 2217)")
+struct TelnetFilterInPlaceTests {
     func filtered(_ chunks: [[UInt8]]) -> [UInt8] {
         var f = TelnetFilter()
         var out: [UInt8] = []

@@ -138,7 +138,7 @@ struct BoardPowerConfigTests {
         let badExit = boardError(head + "power: {kind: gpio, chip: c, line: 1, on_exit: sometimes}\n")
         #expect(badExit?.message.contains("expected one of: on, off, as-is") == true)
         let badKind = boardError(head + "power: {kind: relay}\n")
-        #expect(badKind?.message.contains("expected one of: sim, command, gpio, labgrid, none") == true)
+        #expect(badKind?.message.contains("expected one of: sim, command, gpio, labgrid, lava, none") == true)
     }
 }
 

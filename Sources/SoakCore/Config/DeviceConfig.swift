@@ -21,6 +21,9 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
     /// A serial port served over TCP (ser2net on a labgrid exporter, raw or telnet): its bytes,
     /// telnet commands taken out.
     case tcp(host: String, port: Int)
+    /// A console read from a command's output (`telnet localhost 7001`, LAVA's connection
+    /// command): only for the UART.
+    case command(ConsoleCommand)
 
     /// The word a board file (and a timeline) uses for the simulated board's devices.
     public static let simulatedKeyword = "sim"
@@ -40,6 +43,7 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         case .ssh(let target): return target.device
         case .labgrid(let device, _): return device
         case .tcp(let host, let port): return "\(host):\(port)"
+        case .command: return nil
         }
     }
 
@@ -56,6 +60,7 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
         case .ssh(let target): return target.description
         case .labgrid(let device, _): return device.isEmpty ? "the labgrid place's serial port" : "\(device) on the labgrid place's board, over ssh"
         case .tcp(let host, let port): return "\(host):\(port) over TCP"
+        case .command(let command): return command.description
         }
     }
 
@@ -63,7 +68,35 @@ public enum DeviceLocation: Sendable, Equatable, CustomStringConvertible {
     public var isOnBoard: Bool {
         switch self {
         case .ssh, .labgrid: return true
-        case .simulated, .local, .tcp: return false
+        case .simulated, .local, .tcp, .command: return false
+        }
+    }
+}
+
+/// The command whose output is a serial console: a board file's `uart: {command: ...}`.
+public enum ConsoleCommand: Sendable, Equatable, CustomStringConvertible {
+    /// `lava`: LAVA's `LAVA_CONNECTION_COMMAND`, read from the environment at run time.
+    case lava
+    /// A shell command line, run with /bin/sh -c.
+    case shell(String)
+
+    public static let lavaKeyword = "lava"
+
+    /// From the board file's (or a timeline's) word.
+    public init(_ word: String) { self = word == Self.lavaKeyword ? .lava : .shell(word) }
+
+    /// The word as a board file (and a timeline) spells it.
+    public var word: String {
+        switch self {
+        case .lava: return Self.lavaKeyword
+        case .shell(let c): return c
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .lava: return "the output of $\(LavaEnvironment.connection)"
+        case .shell(let c): return "the output of '\(c)'"
         }
     }
 }
@@ -189,16 +222,19 @@ extension LinkConfig {
 }
 
 extension UartConfig {
-    private enum CodingKeys: String, CodingKey { case device, match, tcp, labgrid, baud, ready, readyTimeout }
+    private enum CodingKeys: String, CodingKey { case device, match, tcp, labgrid, command, baud, ready, readyTimeout }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let device = try c.decodeIfPresent(String.self, forKey: .device)
         let location: DeviceLocation
+        // Only a UART of those kinds writes its key: every older timeline decodes as before.
         if try c.decodeIfPresent(Bool.self, forKey: .labgrid) == true {
             location = .labgrid(device ?? "", sshOptions: [])
         } else if let tcp = try c.decodeIfPresent(String.self, forKey: .tcp), let (host, port) = ConfigLoader.hostPort(tcp) {
             location = .tcp(host: host, port: port)
+        } else if let command = try c.decodeIfPresent(String.self, forKey: .command) {
+            location = .command(ConsoleCommand(command))
         } else {
             location = DeviceLocation(device: device, match: try c.decodeIfPresent([String: String].self, forKey: .match))
         }
@@ -215,6 +251,7 @@ extension UartConfig {
         case .labgrid(let name, _):
             try c.encode(true, forKey: .labgrid)
             if !name.isEmpty { try c.encode(name, forKey: .device) }
+        case .command(let command): try c.encode(command.word, forKey: .command)
         default:
             try c.encodeIfPresent(location.device, forKey: .device)
             try c.encodeIfPresent(location.match, forKey: .match)
@@ -294,11 +331,11 @@ extension ConfigLoader {
     /// - labgrid: the board file names a labgrid place: a UART without a device is the place's
     ///   NetworkSerialPort.
     static func parseUart(_ u: YAMLReader, simulated: Bool, labgrid: Bool = false) throws(ConfigError) -> UartConfig {
-        let um = try u.mapping(allowed: ["device", "match", "tcp", "baud", "ready", "ready_timeout"])
+        let um = try u.mapping(allowed: ["device", "match", "tcp", "command", "baud", "ready", "ready_timeout"])
         var tcp: DeviceLocation?
         if let t = um.optional("tcp") {
             guard let (host, port) = hostPort(try t.string()) else { throw t.error("expected host:port of a serial port served over TCP (ser2net), such as exporter-01:5001") }
-            if um.has("device") || um.has("match") { throw um.keyError("tcp", "give one of device, match or tcp") }
+            if um.has("device") || um.has("match") || um.has("command") { throw um.keyError("tcp", "give one of device, match, command or tcp") }
             tcp = .tcp(host: host, port: port)
         }
         var uartDevice: String?
@@ -323,8 +360,16 @@ extension ConfigLoader {
         let location: DeviceLocation
         if let tcp {
             location = tcp
+        } else if let commandNode = um.optional("command") {
+            // The console through a command: telnet to a serial server, LAVA's connection command.
+            let command = try commandNode.string()
+            if command.allSatisfy(\.isWhitespace) {
+                throw commandNode.error("expected a shell command whose output is the UART (such as telnet localhost 7001), or 'lava' for $\(LavaEnvironment.connection)")
+            }
+            if uartDevice != nil || uartMatch != nil { throw um.keyError("command", "give one of device, match or command") }
+            location = .command(ConsoleCommand(command))
         } else if uartDevice == nil && uartMatch == nil {
-            guard labgrid else { throw u.error("give the UART's device path, a udev match, or tcp: host:port") }
+            guard labgrid else { throw u.error("give the UART's device path, a udev match, tcp: host:port, or a command whose output it is") }
             location = .labgrid("", sshOptions: [])
         } else {
             location = DeviceLocation(device: uartDevice, match: uartMatch)

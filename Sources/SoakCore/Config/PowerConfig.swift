@@ -4,7 +4,7 @@
 
 public struct PowerConfig: Sendable, Codable, Equatable {
     /// The `kind` word of a board file (and a timeline).
-    public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, labgrid, none }
+    public enum Kind: String, Sendable, Codable, CaseIterable { case sim, command, gpio, labgrid, lava, none }
     /// What switches the power.
     public enum Switch: Sendable, Equatable {
         /// Nothing: declared so, rather than left out.
@@ -18,6 +18,9 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         /// The power resource of the board file's labgrid place (`labgrid-client power`): any
         /// power backend labgrid knows.
         case labgrid
+        /// The commands of a LAVA device dictionary, from the environment at run time
+        /// (`LavaEnvironment`): on and off, or a hard reset alone.
+        case lava(LavaPowerConfig)
     }
     /// The power state the board is left in when the tester stops, on every exit path it controls.
     public enum ExitState: String, Sendable, Codable, CaseIterable {
@@ -43,6 +46,7 @@ public struct PowerConfig: Sendable, Codable, Equatable {
         case .command: return .command
         case .gpio: return .gpio
         case .labgrid: return .labgrid
+        case .lava: return .lava
         }
     }
 
@@ -67,6 +71,17 @@ public struct CommandPowerConfig: Sendable, Equatable {
         self.on = on
         self.off = off
         self.status = status
+        self.timeout = timeout
+    }
+}
+
+/// Power through the LAVA worker's commands (`LAVA_POWER_ON_COMMAND`, `LAVA_POWER_OFF_COMMAND`,
+/// `LAVA_HARD_RESET_COMMAND`), read from the environment when the run starts.
+public struct LavaPowerConfig: Sendable, Equatable {
+    /// How long each command may take.
+    public var timeout: SoakDuration
+
+    public init(timeout: SoakDuration = .seconds(30)) {
         self.timeout = timeout
     }
 }
@@ -107,6 +122,8 @@ extension PowerConfig {
         case .sim: via = .simulated
         case .labgrid: via = .labgrid
         case .gpio: via = .gpio(try c.decode(GpioRelayConfig.self, forKey: .gpio))
+        case .lava:
+            via = .lava(LavaPowerConfig(timeout: try c.decodeIfPresent(SoakDuration.self, forKey: .timeout) ?? Self.defaultTimeout))
         case .command:
             via = .command(CommandPowerConfig(on: try c.decode(String.self, forKey: .onCommand),
                                               off: try c.decode(String.self, forKey: .offCommand),
@@ -131,6 +148,8 @@ extension PowerConfig {
             timeout = commands.timeout
         case .gpio(let relay):
             try c.encode(relay, forKey: .gpio)
+        case .lava(let lava):
+            timeout = lava.timeout
         }
         try c.encode(timeout, forKey: .timeout)
         try c.encodeIfPresent(offTime, forKey: .offTime)
@@ -145,7 +164,7 @@ extension PowerConfig {
     public var standsAlone: Bool {
         switch via {
         case .none, .simulated, .labgrid: return false
-        case .command, .gpio: return true
+        case .command, .gpio, .lava: return true
         }
     }
 
@@ -155,6 +174,7 @@ extension PowerConfig {
         switch via {
         case .gpio(let gpio): what = "gpio relay, chip \(gpio.chip) line \(gpio.line)\(gpio.activeLow ? " (active-low)" : "")"
         case .command(let commands): what = "commands (on: \(commands.on); off: \(commands.off))"
+        case .lava: what = "LAVA's commands from the environment (\(LavaEnvironment.powerOn) and \(LavaEnvironment.powerOff), else \(LavaEnvironment.hardReset) alone)"
         case .simulated: what = "the simulator's power input"
         case .labgrid: what = "the labgrid place's power (labgrid-client power)"
         case .none: what = "none (a hang ends the run)"
@@ -179,7 +199,9 @@ extension ConfigLoader {
         let commandKeys = ["on", "off", "status"], gpioKeys = ["chip", "line", "active_low"]
         let foreign = kind == .command ? gpioKeys : kind == .gpio ? commandKeys : commandKeys + gpioKeys
         for key in foreign where pm.has(key) {
-            throw pm.keyError(key, "'\(key)' does not apply to power kind '\(kind.rawValue)'")
+            // LAVA's commands come from the environment: an on: here would never run.
+            let why = kind == .lava ? ": LAVA's commands come from the environment (\(LavaEnvironment.powerOn), \(LavaEnvironment.powerOff), \(LavaEnvironment.hardReset)); use kind: command for commands of your own" : ""
+            throw pm.keyError(key, "'\(key)' does not apply to power kind '\(kind.rawValue)'\(why)")
         }
         let on = try pm.optional("on")?.string(), off = try pm.optional("off")?.string()
         let status = try pm.optional("status")?.string()
@@ -190,6 +212,7 @@ extension ConfigLoader {
         case .none: cfg = PowerConfig(.none)
         case .sim: cfg = PowerConfig(.simulated)
         case .labgrid: cfg = PowerConfig(.labgrid)
+        case .lava: cfg = PowerConfig(.lava(LavaPowerConfig(timeout: timeout)))
         case .command:
             guard let on, let off else { throw node.error("kind: command needs both on: and off: commands") }
             cfg = PowerConfig(.command(CommandPowerConfig(on: on, off: off, status: status, timeout: timeout)))

@@ -307,7 +307,7 @@ public enum ConfigLoader {
             switch link.location {
             case .simulated: board.kernelLog = .simulated
             case .ssh, .labgrid: board.kernelLog = .ssh(path: KernelLogConfig.sshDefaultPath)
-            case .tcp: board.kernelLog = .unwatched
+            case .tcp, .command: board.kernelLog = .unwatched
             case .local: board.kernelLog = link.location.device?.contains("ttyRPMSG") == true ? .kmsg : .unwatched
             }
         }

@@ -41,8 +41,8 @@ public final class RemoteprocRestartStep: RecoveryStep {
     }
 }
 
-/// Power off for the off time, on again, let it settle, rerun the board's setup commands, and
-/// wait for the tty.
+/// Power off for the off time, on again (or, for a switch that can only cycle, its hard reset),
+/// let it settle, rerun the board's setup commands, and wait for the tty.
 public final class PowerCycleStep: RecoveryStep {
     public let name = RecoveryPolicy.Step.powerCycle
     public let restartsFirmware = true
@@ -67,10 +67,15 @@ public final class PowerCycleStep: RecoveryStep {
 
     public func perform(_ context: RecoveryContext) throws(RecoveryFailure) -> Link {
         guard let power else { throw RecoveryFailure(StepUnavailable.noPowerSwitch) }
-        let off = offTime ?? context.policy.offTime
-        try context.recorder.action("power off (\(power.power.name))") { () throws(RecoveryFailure) in try power.off() }
-        guard context.sleep(off) else { throw RecoveryFailure("interrupted while the power was off") }
-        try context.recorder.action("power on (\(power.power.name))") { () throws(RecoveryFailure) in try power.on() }
+        if power.resetOnly {
+            // A switch that can only cycle: its reset command keeps the power off as long as it does.
+            try context.recorder.action("power hard reset (\(power.power.name))") { () throws(RecoveryFailure) in try power.hardReset() }
+        } else {
+            let off = offTime ?? context.policy.offTime
+            try context.recorder.action("power off (\(power.power.name))") { () throws(RecoveryFailure) in try power.off() }
+            guard context.sleep(off) else { throw RecoveryFailure("interrupted while the power was off") }
+            try context.recorder.action("power on (\(power.power.name))") { () throws(RecoveryFailure) in try power.on() }
+        }
         if let settle = settleTime, !context.sleep(settle) { throw RecoveryFailure("interrupted") }
         // The board answering (ssh), its setup commands and its tty, all within boot_timeout.
         let bootTimeout = context.policy.bootTimeout

@@ -1,5 +1,6 @@
 /// Takes telnet's commands out of a byte stream (RFC 854; ser2net's RFC 2217 negotiation at
-/// the start of a labgrid NetworkSerialPort): `IAC IAC` is one 0xFF of data, `IAC WILL|WONT|
+/// the start of a labgrid NetworkSerialPort, a LAVA connection command such as `nc host 7001`).
+/// Nothing is answered: a console only listens: `IAC IAC` is one 0xFF of data, `IAC WILL|WONT|
 /// DO|DONT option` and `IAC SB ... IAC SE` are dropped, any other `IAC x` is a two-byte
 /// command. A command split across reads is carried over. No allocation: data bytes are
 /// compacted in place.
@@ -30,6 +31,15 @@ public struct TelnetFilter: Sendable {
             case .subnegotiationCommand: state = b == Self.se ? .data : .subnegotiation
             }
         }
+        return out
+    }
+
+    /// The data bytes of `bytes`, without the telnet commands (a copy; `filter(_:count:)`
+    /// works in place).
+    public mutating func filter<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
+        var out = Array(bytes)
+        let n = out.withUnsafeMutableBytes { filter($0, count: $0.count) }
+        out.removeLast(out.count - n)
         return out
     }
 

@@ -112,5 +112,13 @@ public final class ChildProcess {
         if status == nil, (try? retryOnInterrupt { waitpid(pid, &s, 0) }) == pid { status = Termination(waitStatus: s) }
     }
 
+    /// SIGKILL to the child's whole process group (a shell and what it started), then reap the
+    /// child. The group is signalled only while the child is not reaped yet: until then its
+    /// process group id cannot be anyone else's.
+    public func killGroupAndReap() {
+        if status == nil { _ = kill(-pid, SIGKILL) }
+        killAndReap()
+    }
+
     deinit { killAndReap() }
 }

@@ -5,6 +5,52 @@ import SoakCore
 /// run, a test case for the link (did it stay up) and one per pass criterion, each failure with
 /// the numbers a person needs to act on it.
 public enum JUnitReport {
+    /// One test case of a run: its name, whether it passed, its time and the XML inside it
+    /// (a failure or error element; empty when it passed). `rpmsg-soak run --lava` reports the
+    /// same list, so JUnit and LAVA cannot disagree.
+    public struct Case: Sendable, Equatable {
+        public var name: String
+        public var seconds: Double
+        /// `<failure .../>` or `<error .../>`, or empty.
+        public var body: String
+        public var passed: Bool { body.isEmpty }
+    }
+
+    /// The run's test cases, in order: the link, then one per pass criterion.
+    public static func cases(_ s: RunSummary) -> [Case] {
+        var cases: [Case] = []
+
+        // The link itself: hangs and hang-ups, with what was known when it failed.
+        var linkBody = ""
+        if !s.linkFailures.isEmpty {
+            let text = s.linkFailures.map { f in
+                var t = "\(f.kind.rawValue) at \(fmt(f.atSeconds)) s (\(f.wall)) after \(f.messagesBefore) messages: \(f.reason)"
+                if let d = f.diagnosis { t += "\ndiagnosis: \(d)" }
+                if let ev = f.evidence, !ev.lines.isEmpty {
+                    t += "\nUART and kernel lines around it (seconds relative to the failure):\n"
+                    t += ev.lines.suffix(40).map { "  " + String(format: "%+.3f", $0.offset) + " \($0.source.rawValue) \($0.text)" }.joined(separator: "\n")
+                }
+                return t
+            }.joined(separator: "\n\n")
+            let first = s.linkFailures[0]
+            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(Markup.escape(first.diagnosis ?? first.reason))\">\(Markup.escape(text))</failure>"
+        } else if s.verdict == .incomplete {
+            linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(Markup.escape(s.warnings.joined(separator: "\n")))</error>"
+        } else if s.verdict == .error {
+            linkBody = "<error type=\"infrastructure\" message=\"\(Markup.escape(s.endDetail ?? "the hardware could not be reached"))\"/>"
+        } else if s.verdict == .interrupted {
+            // Not a pass: a gate that reads only the JUnit must not go green on a cut-off run.
+            linkBody = "<error type=\"interrupted\" message=\"interrupted after \(fmt(s.durationSeconds)) s: \(Markup.escape(s.endDetail ?? "stopped"))\"/>"
+        }
+        cases.append(Case(name: "link stays up for \(fmt(s.durationSeconds)) s", seconds: s.durationSeconds, body: linkBody))
+
+        for c in s.criteria {
+            let body = c.passed ? "" : "<failure type=\"\(Markup.escape(c.name))\" message=\"\(Markup.escape(c.message))\">\(Markup.escape("\(c.name): observed \(c.observed), limit \(c.limit)"))</failure>"
+            cases.append(Case(name: "\(c.name) \(c.limit)", seconds: 0, body: body))
+        }
+        return cases
+    }
+
     public static func render(_ s: RunSummary) -> String {
         document([testsuite(s, name: "rpmsg-soak.\(s.profile)")])
     }
@@ -36,36 +82,7 @@ public enum JUnitReport {
     /// One run's `<testsuite>`: a case for the link and one per criterion, under `name` (also
     /// the cases' classname), with `extraProperties` after the run's own.
     public static func testsuite(_ s: RunSummary, name suite: String, extraProperties: [(String, String)] = []) -> Suite {
-        var cases: [String] = []
-
-        // The link itself: hangs and hang-ups, with what was known when it failed.
-        var linkBody = ""
-        if !s.linkFailures.isEmpty {
-            let text = s.linkFailures.map { f in
-                var t = "\(f.kind.rawValue) at \(fmt(f.atSeconds)) s (\(f.wall)) after \(f.messagesBefore) messages: \(f.reason)"
-                if let d = f.diagnosis { t += "\ndiagnosis: \(d)" }
-                if let ev = f.evidence, !ev.lines.isEmpty {
-                    t += "\nUART and kernel lines around it (seconds relative to the failure):\n"
-                    t += ev.lines.suffix(40).map { "  " + String(format: "%+.3f", $0.offset) + " \($0.source.rawValue) \($0.text)" }.joined(separator: "\n")
-                }
-                return t
-            }.joined(separator: "\n\n")
-            let first = s.linkFailures[0]
-            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(Markup.escape(first.diagnosis ?? first.reason))\">\(Markup.escape(text))</failure>"
-        } else if s.verdict == .incomplete {
-            linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(Markup.escape(s.warnings.joined(separator: "\n")))</error>"
-        } else if s.verdict == .error {
-            linkBody = "<error type=\"infrastructure\" message=\"\(Markup.escape(s.endDetail ?? "the hardware could not be reached"))\"/>"
-        } else if s.verdict == .interrupted {
-            // Not a pass: a gate that reads only the JUnit must not go green on a cut-off run.
-            linkBody = "<error type=\"interrupted\" message=\"interrupted after \(fmt(s.durationSeconds)) s: \(Markup.escape(s.endDetail ?? "stopped"))\"/>"
-        }
-        cases.append(testcase(suite, "link stays up for \(fmt(s.durationSeconds)) s", s.durationSeconds, linkBody))
-
-        for c in s.criteria {
-            let body = c.passed ? "" : "<failure type=\"\(Markup.escape(c.name))\" message=\"\(Markup.escape(c.message))\">\(Markup.escape("\(c.name): observed \(c.observed), limit \(c.limit)"))</failure>"
-            cases.append(testcase(suite, "\(c.name) \(c.limit)", 0, body))
-        }
+        let cases = Self.cases(s).map { testcase(suite, $0.name, $0.seconds, $0.body) }
 
         let failures = cases.filter { $0.contains("<failure") }.count
         let errors = cases.filter { $0.contains("<error") }.count
