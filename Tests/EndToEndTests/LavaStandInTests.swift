@@ -1,20 +1,24 @@
+import BoardSimulator
 import Foundation
+import SoakCore
+import TestSupport
 import Testing
 
 /// A LAVA `docker` test action, played by stand-ins: no LAVA here. The device dictionary's
 /// commands are environment variables that drive a standalone simulator (`rpmsg-soak sim --dir
 /// D`: its power through `D/control`, its M7 UART the pty `D/ttyM7UART`), and `lava-test-case`
-/// is a script on PATH that appends its arguments to a file.
+/// is a script on PATH that appends its arguments to a file. The simulator runs in the test
+/// process (the same devices and control FIFO as `rpmsg-soak sim`): a test holds one of
+/// Harness's binary slots only for its soak, never while waiting for one.
 @Suite struct LavaStandInTests {
     /// Everything LAVA might have set in the test process's own environment, unset (empty counts
     /// as not set), so only what a test gives is there.
     static let noLava = ["LAVA_POWER_ON_COMMAND": "", "LAVA_POWER_OFF_COMMAND": "", "LAVA_HARD_RESET_COMMAND": "",
                          "LAVA_CONNECTION_COMMAND": ""]
 
-    static func startSimulator(in dir: String, seed: Int, faults: String) async throws -> (Harness.Started, String) {
+    static func startSimulator(in dir: String, seed: UInt64, faults: String) async throws -> (SimulatedBoard, String) {
         let simDir = "\(dir)/board"
-        let sim = try await Harness.start(["sim", "--dir", simDir, "--uart-baud", "0", "--seed", "\(seed)", "--faults", faults])
-        #expect(try await Harness.waitForPath("\(simDir)/ttyRPMSG30"))
+        let sim = try await offPool { try LabHostRecoveryTests.startSim(in: simDir, seed: seed, faults: faults) }
         return (sim, simDir)
     }
 
@@ -63,7 +67,7 @@ import Testing
     @Test func lavaStandInPowerCommandsRecoverKickHaltsAndEveryJUnitCaseGoesToTheStubLavaTestCase() async throws {
         let dir = Harness.tempDir()
         let (sim, simDir) = try await Self.startSimulator(in: dir, seed: 31, faults: "kick-halt:mtbf=2s")
-        defer { Harness.kill9(sim) }
+        defer { sim.stop() }
         let relay = "\(dir)/relay"
         let board = "\(dir)/lava-board.yaml"
         try """
@@ -117,7 +121,7 @@ import Testing
     @Test func lavaStandInHardResetOnlyCyclesByTheResetAndWithoutLavaTestCaseTheRunSaysSoOnce() async throws {
         let dir = Harness.tempDir()
         let (sim, simDir) = try await Self.startSimulator(in: dir, seed: 32, faults: "kick-halt:mtbf=3s")
-        defer { Harness.kill9(sim) }
+        defer { sim.stop() }
         let relay = "\(dir)/relay"
         let board = "\(dir)/lava-board.yaml"
         // Any command as the UART (not LAVA's variable): the generic part other farms use.
