@@ -94,7 +94,11 @@ enum Harness {
     /// when the process ends, however the test ends.
     /// `environment` is added to the test process's own (PATH is then the given one).
     static func start(_ args: [String], cwd: String? = nil, environment: [String: String] = [:]) async throws -> Started {
-        await slots.acquire()
+        // A slot not free for this long means the holders wait for each other (each holds a
+        // simulator and waits for a slot for its soak): fail the test rather than hang the suite.
+        guard await slots.acquire(within: 600) else {
+            throw HarnessError(message: "no binary slot free for 600 s: all \(concurrentBinaries) are held, probably by simulators whose soaks wait for a slot (start simulators in-process, see LabHostRecoveryTests.startSim)")
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
@@ -264,26 +268,44 @@ final class ExitSignal: @unchecked Sendable {
     }
 }
 
+struct HarnessError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
 /// A counting semaphore for async code: waiters are served in order.
 actor AsyncSemaphore {
     private var free: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var nextID: UInt64 = 0
 
     init(_ count: Int) { free = count }
 
-    func acquire() async {
+    /// True once a slot is taken; false when none was free within `seconds`.
+    func acquire(within seconds: Double) async -> Bool {
         if free > 0 {
             free -= 1
-            return
+            return true
         }
-        await withCheckedContinuation { waiters.append($0) }
+        nextID += 1
+        let id = nextID
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            self.giveUp(id)
+        }
+        return await withCheckedContinuation { waiters.append((id, $0)) }
+    }
+
+    private func giveUp(_ id: UInt64) {
+        guard let i = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: i).continuation.resume(returning: false)
     }
 
     func release() {
         if waiters.isEmpty {
             free += 1
         } else {
-            waiters.removeFirst().resume()
+            waiters.removeFirst().continuation.resume(returning: true)
         }
     }
 }
