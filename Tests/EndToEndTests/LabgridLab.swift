@@ -3,7 +3,7 @@ import Glibc
 import SoakLinux
 
 /// A real labgrid lab on 127.0.0.1 for the tests (REAL-PARTS.md): labgrid 26 from PyPI in the
-/// checkout's `.labgrid-venv` (scripts/setup makes it), its coordinator and one exporter on free
+/// checkout's `.test-venv` (scripts/setup makes it), its coordinator and one exporter on free
 /// ports, started fresh per test and stopped by `stop`. The exporter exports, for one place:
 /// - the simulated board's M7 UART as a RawSerialPort (ser2net, started by the exporter when the
 ///   place is acquired), through a symlink under /dev/ (the exporter insists on /dev/);
@@ -11,7 +11,7 @@ import SoakLinux
 ///   simulated board's power through its control FIFO, as a PDU would;
 /// - a NetworkService: the loopback sshd of the SSH tests.
 final class LabgridLab: @unchecked Sendable {
-    static let root = Harness.packageRoot.appendingPathComponent(".labgrid-venv/bin").path
+    static let root = Harness.packageRoot.appendingPathComponent(".test-venv/bin").path
     static var client: String { "\(root)/labgrid-client" }
     static var missing: Bool {
         !FileManager.default.isExecutableFile(atPath: client) || !FileManager.default.isExecutableFile(atPath: "/usr/sbin/ser2net")

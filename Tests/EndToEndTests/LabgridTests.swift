@@ -11,7 +11,7 @@ import Testing
 /// kernel log over ssh to the place's NetworkService, power-cycles through labgrid's power
 /// resource, and releases the place.
 @Suite(.serialized, .enabled(if: !SshServer.missing && !LabgridLab.missing,
-                             "needs sshd, ser2net and .labgrid-venv (scripts/setup installs them)"))
+                             "needs sshd, ser2net and .test-venv (scripts/setup installs them)"))
 struct LabgridTests {
     struct Lab {
         let server: SshServer
