@@ -81,3 +81,49 @@ import Testing
         #expect(summary.findingCounts["firmware-rebooted"] == nil, "our own restarts are no reboots: \(summary.findingCounts)")
     }
 }
+
+/// The same failure gets the same diagnosis whatever the timing: a core that halted (assert,
+/// HardFault, kick-halt) is "halted" whether its last line came 1 ms or 1 s before the failure
+/// was seen, a core that lives on (kick-alive, heartbeat) is "starved", and a seed gives one
+/// diagnosis. Thirty seeds put the fault, and so the last line, at thirty offsets; at 5
+/// messages a second the lines between the last echo and the halt (the assert line, heartbeats)
+/// come well after the last echo, where they used to pass for signs of life.
+@Suite struct DiagnosisConsistencyTests {
+    static let profile = """
+    name: slow
+    report_interval: 1s
+    link: {hang_timeout: 1500ms, loss_timeout: 500ms, drain_timeout: 1s}
+    phases:
+      - {name: steady, duration: 30s, rate: 5, size: 64, window: 1, payload: binary}
+    criteria: {min_echoed: 1}
+    """
+
+    static func diagnoses(_ kind: FaultSpec.Kind, heartbeat: SoakDuration?, seed: UInt64) throws -> [String] {
+        let config = SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(0), heartbeat: heartbeat,
+                                     faults: [FaultSpec(kind: kind, mtbf: .seconds(3))])
+        let (events, _) = try VirtualNightTests.night(profile: Self.profile, board: config, seed: seed, steps: { _ in [] })
+        return events.compactMap(\.failure).compactMap(\.evidence?.diagnosis)
+    }
+
+    @Test(arguments: [FaultSpec.Kind.assert, .hardfault, .kickHalt])
+    func aHaltedCoreIsHaltedForEveryOffsetOfItsLastLine(_ kind: FaultSpec.Kind) throws {
+        for seed in UInt64(1)...30 {
+            // A heartbeat too: it stops with the core, and its last beat may come just before.
+            let d = try #require(try Self.diagnoses(kind, heartbeat: .milliseconds(40), seed: seed).first, "\(kind) seed \(seed): no failure")
+            #expect(d.contains("core halted or clock-gated") && !d.contains("still printing"), "\(kind) seed \(seed): \(d)")
+        }
+    }
+
+    @Test func aCoreThatLivesOnIsStarvedForEverySeed() throws {
+        for seed in UInt64(1)...30 {
+            let d = try #require(try Self.diagnoses(.kickAlive, heartbeat: .milliseconds(40), seed: seed).first, "seed \(seed): no failure")
+            #expect(d.contains("UART still printing") && d.contains("interrupt masked or starved"), "seed \(seed): \(d)")
+        }
+    }
+
+    @Test func aSeedGivesOneDiagnosis() throws {
+        for kind in [FaultSpec.Kind.assert, .kickAlive] {
+            #expect(try Self.diagnoses(kind, heartbeat: .milliseconds(40), seed: 7) == Self.diagnoses(kind, heartbeat: .milliseconds(40), seed: 7))
+        }
+    }
+}

@@ -51,9 +51,16 @@ public enum Diagnosis {
             // shows itself only after the event that ended the link.
             let uart = lines.filter { $0.source == .uart }
             let halted = kick != nil || recent.contains { $0.finding.is(.firmwareAssert) || $0.finding.is(.firmwareHardfault) }
+            // The moment the core stopped serving: its assert or HardFault line, or the first kick
+            // failure, after the last echo; else a moment after the last echo. Only lines after it
+            // show that the core lives: an assert line is the core's last word, not a sign of life,
+            // however close to the failure it came.
+            let stops = recent.filter { ($0.finding.is(.firmwareAssert) || $0.finding.is(.firmwareHardfault) || $0.finding.is(.mailboxKickTimeout))
+                && $0.at >= sinceEcho }.map(\.at)
+            let stoppedAt = stops.min() ?? lastEchoAt.map { $0 &+ 50_000_000 }
             if let last = uart.last {
-                let printingAfterEcho = lastEchoAt.map { e in uart.contains { $0.at > e &+ 50_000_000 } } ?? false
-                if printingAfterEcho && last.at &+ 2_000_000_000 >= at {
+                let printingAfterStop = stoppedAt.map { m in uart.contains { $0.at > m } } ?? false
+                if printingAfterStop && last.at &+ 2_000_000_000 >= at {
                     let when = last.at >= at ? "\(seconds(Double(last.at - at) / 1e9)) after" : "\(ago(last.at)) before"
                     parts.append("UART still printing (last line \(when))" + (halted ? ": interrupt masked or starved" : ""))
                 } else {
