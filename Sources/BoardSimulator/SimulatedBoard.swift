@@ -139,6 +139,12 @@ public final class SimulatedBoard: @unchecked Sendable {
         if let c = controlPath { controlFd = open(c, O_RDWR | O_NONBLOCK | O_CLOEXEC) }
         defer {
             powerDown()
+            // The UART adapter is unplugged only when the simulator ends.
+            lock.withLock {
+                uart?.close()
+                uart = nil
+            }
+            if let dir = options.directory { unlink("\(dir)/ttyM7UART") }
             if controlFd >= 0 { close(controlFd) }
             lock.withLock { finished = true }
         }
@@ -302,6 +308,9 @@ public final class SimulatedBoard: @unchecked Sendable {
         rename(tmp, "\(dir)/\(file)")
     }
 
+    /// The board loses power: the M7 and its RPMsg tty go away. The UART stays: a USB-UART
+    /// adapter stays connected (and silent) while the board is off, so a terminal on it (picocom,
+    /// the tester's reader) lives through a power cycle and reads the next boot banner.
     private func powerDown() {
         m7Stopped = false
         writeRemoteproc("state", "offline")
@@ -317,14 +326,9 @@ public final class SimulatedBoard: @unchecked Sendable {
             }
             firmware = nil
             rpmsg?.close()
-            uart?.close()
             rpmsg = nil
-            uart = nil
         }
-        if let dir = options.directory {
-            unlink("\(dir)/ttyRPMSG30")
-            unlink("\(dir)/ttyM7UART")
-        }
+        if let dir = options.directory { unlink("\(dir)/ttyRPMSG30") }
     }
 
     private func handle(_ outputs: [EchoFirmware.Output], now: UInt64) {
