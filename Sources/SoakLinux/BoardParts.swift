@@ -156,6 +156,30 @@ public struct BoardParts {
         return { try SetupCommands.run(link.setup, timeout: link.setupTimeout, environment: environment) }
     }
 
+    /// For `check`: the parts of the board file on this machine, looked at without changing
+    /// anything (the relay's GPIO chip and line, a local link and UART by path, glob or udev
+    /// match); each found or not, in a line.
+    public func lookAtLocalParts() -> [(found: Bool, line: String)] {
+        var looks: [(Bool, String)] = []
+        if case .gpio(let gpio)? = board.power?.via {
+            let l = GpioPowerSwitch.look(config: gpio)
+            looks.append((l.found, "power: " + (l.found ? "relay " : "") + l.text))
+        }
+        if case .local(let spec) = board.link.location {
+            switch DeviceLocator.find(spec) {
+            case .success(let node): looks.append((true, "link: \(spec) is \(node)"))
+            case .failure(let e): looks.append((false, "link: \(e)" + (board.link.setup.isEmpty ? "" : " (the board file's setup commands may create it)")))
+            }
+        }
+        if case .local(let spec)? = board.uart?.location {
+            switch DeviceLocator.find(spec) {
+            case .success(let node): looks.append((true, "uart: \(spec) is \(node)"))
+            case .failure(let e): looks.append((false, "uart: \(e)"))
+            }
+        }
+        return looks
+    }
+
     // MARK: the UART and the kernel log
 
     /// The readers of the M7 UART and the kernel log the board file names, not started.

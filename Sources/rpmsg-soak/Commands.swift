@@ -73,12 +73,21 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Do not connect to a board reached over ssh; only validate the files.")
     var offline = false
 
+    @Flag(name: .long, help: "A part the board file names that is not on this machine (GPIO chip or line, a device by path, glob or udev match) is an error (exit 3), not a warning: for CI.")
+    var strict = false
+
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
         let parts = BoardParts(board: plan.board)
-        if !plan.board.isSimulated, let why = parts.linkNotThereYet() {
-            print("note: the link is not there on this machine now: \(why) (a setup command or the board may create it)")
+        // What the board file names on this machine, looked at without changing anything.
+        let looks = parts.lookAtLocalParts()
+        for look in looks {
+            print(look.found ? "found: \(look.line)" : "warning: \(look.line)")
+        }
+        if strict && looks.contains(where: { !$0.found }) {
+            FileHandle.standardError.write(Data("rpmsg-soak check: a part the board file names is not on this machine (see above; --strict)\n".utf8))
+            throw ExitCode(3)
         }
         print("ok: \(plan.profilePath) and \(plan.boardPath) are valid")
         // LAVA's commands come from the environment of the test action: which are there.

@@ -265,6 +265,21 @@ public final class GpioPowerSwitch: PowerSwitch {
         line.release()
     }
 
+    /// What a board file's relay line is on this machine, looked at without requesting it:
+    /// `gpiochip0 [relaychip] line 3 'POWER_RELAY', free` or why it cannot be had.
+    public static func look(config: GpioRelayConfig) -> (found: Bool, text: String) {
+        do {
+            let chip = try GpioChip.open(config.chip)
+            let offset = try chip.offset(of: config.line)
+            let info = chip.lineInfo(offset)
+            let name = info.map { $0.name.isEmpty ? "" : " '\($0.name)'" } ?? ""
+            let use = info.map { $0.used ? ", held now by '\($0.consumer)'" : ", free" } ?? ""
+            return (true, "\(chip.info.name) [\(chip.info.label)] line \(offset)\(name)\(use)")
+        } catch {
+            return (false, "\(error)")
+        }
+    }
+
     /// Whether the relay is energised, read without changing the line (a request "as is").
     public static func status(config: GpioRelayConfig) throws(GpioError) -> Bool {
         let line = try GpioLine(chip: config.chip, line: config.line, activeLow: config.activeLow, value: nil)
