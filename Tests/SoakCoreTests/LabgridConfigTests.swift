@@ -89,3 +89,12 @@ struct TelnetFilterInPlaceTests {
         }
     }
 }
+
+@Suite("The uart: block names its port one way")
+struct UartOneWayTests {
+    @Test("device and match together are an error at match")
+    func deviceAndMatch() {
+        let e = boardError("name: lab\nlink: {device: /dev/ttyRPMSG30}\nuart:\n  device: /dev/ttyUSB2\n  match: {ID_SERIAL_SHORT: X}\n")
+        #expect(e?.line == 5 && e?.message.contains("either device or match") == true, "\(String(describing: e))")
+    }
+}

@@ -357,6 +357,7 @@ extension ConfigLoader {
             ready = pattern
         }
         let readyTimeout = try um.optional("ready_timeout")?.duration() ?? .seconds(30)
+        if uartDevice != nil && uartMatch != nil { throw um.keyError("match", "give either device or match, not both") }
         let location: DeviceLocation
         if let tcp {
             location = tcp
