@@ -63,13 +63,17 @@ struct LabgridTests {
           max_consecutive_failures: 3
           probe_timeout: 5s
           boot_timeout: 30s
-        criteria: {hangs: 1000, min_echoed: 50}
+        criteria: {hangs: 1000, min_echoed: 10}
         """.write(toFile: profile, atomically: true, encoding: .utf8)
         return Lab(server: server, sim: sim, lab: lab, dir: dir, board: board, profile: profile)
     }
 
+    /// Seed 974 halts the M7 1.0 s after the simulator's first power-on, before the soak starts
+    /// (the lab takes longer to set up): the run's first send meets the halt, whatever the
+    /// machine's speed. The next halts come 14.4, 12.0, 12.7 s after each power-on: no probe
+    /// meets one, however slow a recovery through labgrid is.
     @Test func aSoakOnALabgridPlaceRecoversThroughItsPowerReadsItsSerialPortAndReleasesIt() async throws {
-        let l = try await offPool { try Self.start(faults: "kick-halt:mtbf=6s", seed: 41, duration: "25s") }
+        let l = try await offPool { try Self.start(faults: "kick-halt:mtbf=10s", seed: 974, duration: "25s") }
         defer { l.stop() }
         let check = try await Harness.run(["check", l.profile, "--board", l.board])
         #expect(check.status == 0, "\(check.stdout)\n\(check.stderr)")
