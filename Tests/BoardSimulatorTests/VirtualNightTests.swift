@@ -100,3 +100,32 @@ import Testing
         #expect(a != c, "another seed, another night")
     }
 }
+
+/// An interval snapshot belongs to the phase whose traffic it counts: while the next phase
+/// settles (its start not yet on the timeline) a snapshot still carries the phase that ended.
+struct PhaseBoundaryTests {
+    @Test func noSnapshotCarriesAPhaseBeforeItsStart() throws {
+        let profile = """
+        name: boundaries
+        report_interval: 100ms
+        link: {hang_timeout: 3s, loss_timeout: 1s, drain_timeout: 1s}
+        phases:
+          - {name: first, duration: 2s, rate: 20, size: 64, window: 4}
+          - {name: second, duration: 2s, rate: 20, size: 64, window: 4}
+          - {name: third, duration: 2s, rate: 20, size: 64, window: 4}
+        criteria: {min_echoed: 1}
+        """
+        // Echoes held back now and then (latency spikes) make the settle between phases last.
+        let config = SimulatorConfig(uartBaud: 115_200, bootTime: .milliseconds(0),
+                                     faults: [FaultSpec(kind: .latency, mtbf: .milliseconds(500), spike: .milliseconds(400))])
+        let (events, _) = try VirtualNightTests.night(profile: profile, board: config, seed: 2, steps: { _ in [] })
+        var started: [String] = []
+        for e in events {
+            if let p = e.phase { started.append(p.name) }
+            if let s = e.interval {
+                #expect(started.last == s.phase, "an interval of \(s.phase) at \(e.t) s after the start of \(started)")
+            }
+        }
+        #expect(started == ["first", "second", "third"])
+    }
+}

@@ -15,3 +15,13 @@ struct ProgressLineTests {
         #expect(ProgressLine.clock(3723.9) == "1:02:03")
     }
 }
+
+/// Console lines count each phase's own messages, and say so.
+struct ProgressLinePhaseTests {
+    @Test func anIntervalLineCountsItsPhaseAlone() {
+        var progress = ProgressLine()
+        let lines = Fixture.run().compactMap { progress.line(for: $0) }
+        #expect(lines.contains("[0:00:10] warmup: sent 1000, echoed 1000 in this phase (100/s), p99 600 us"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("[0:00:20] steady: sent 2000, echoed 2000 in this phase (200/s)") && $0.contains("out of order 1") }, "\(lines)")
+    }
+}

@@ -202,7 +202,12 @@ struct TrafficLoop {
         return deadline
     }
 
-    var currentPhaseName: String { profile.phases[min(schedule.phaseIndex, profile.phases.count - 1)].name }
+    /// The phase the traffic belongs to: while the next one settles (its start not on the
+    /// timeline yet), still the one that ended.
+    var currentPhaseName: String {
+        if let s = settle { return profile.phases[s.previous].name }
+        return profile.phases[min(schedule.phaseIndex, profile.phases.count - 1)].name
+    }
 
     private func emitPhase(_ index: Int, at: UInt64, recorder: TimelineRecorder) {
         var e = recorder.event(.phaseStart, at: at, message: "phase \(profile.phases[index].name)")

@@ -9,6 +9,9 @@ public struct ProgressLine {
     private var lastT: Double = 0
     private var failures = 0
     private var recoveries = 0
+    /// The run's totals when the current phase began: the lines count the phase's own.
+    private var phaseStart = Counters()
+    private var lastTotals = Counters()
 
     public init() {}
 
@@ -17,6 +20,7 @@ public struct ProgressLine {
         let stamp = "[\(Self.clock(event.t))]"
         switch event.type {
         case .phaseStart:
+            phaseStart = lastTotals
             return "\(stamp) phase \(event.phase?.name ?? "?")"
         case .interval:
             guard let s = event.interval else { return nil }
@@ -25,17 +29,20 @@ public struct ProgressLine {
             let rate = dt > 0 ? Double(t.echoed &- lastEchoed) / dt : 0
             lastEchoed = t.echoed
             lastT = event.t
+            lastTotals = t
+            let p = t.delta(since: phaseStart)
             var h = EchoVerifier.makeHistogram()
             h.add(sparse: s.latencyMicros)
             let p99 = h.totalCount > 0 ? CriteriaCheck.formatMicros(h.valueAtPercentile(99)) : "-"
-            var text = "\(stamp) \(s.phase): sent \(t.sent), echoed \(t.echoed) (\(Int(rate.rounded()))/s), p99 \(p99)"
+            // The phase's own counts (the run's are in the reports): a phase line reads alone.
+            var text = "\(stamp) \(s.phase): sent \(p.sent), echoed \(p.echoed) in this phase (\(Int(rate.rounded()))/s), p99 \(p99)"
             if let net = s.networkRoundTripMicros {
                 // Over ssh the p99 includes the network: its own round trip beside it.
                 var n = EchoVerifier.makeHistogram()
                 n.add(sparse: net)
                 text += " (network \(CriteriaCheck.formatMicros(n.max)))"
             }
-            let bad = [("lost", t.lost), ("corrupted", t.corrupted), ("duplicated", t.duplicated), ("out of order", t.outOfOrder)]
+            let bad = [("lost", p.lost), ("corrupted", p.corrupted), ("duplicated", p.duplicated), ("out of order", p.outOfOrder)]
                 .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
             if !bad.isEmpty { text += ", " + bad.joined(separator: ", ") }
             if failures > 0 { text += ", link failures \(failures) (\(recoveries) recovered)" }
