@@ -188,12 +188,14 @@ struct SoakSession {
         timeline.sync()
         do {
             let summary = try RunFolder.writeReports(directory: folder)
-            print(quiet ? TextReport.verdictLine(summary) + "\n  \(folder)" : TextReport.render(summary))
+            // The run folder was the first line printed: --quiet adds only the verdict.
+            print(quiet ? TextReport.verdictLine(summary) : TextReport.render(summary))
             fflush(nil)
             if lava { LavaReporter.report(summary) }
             if summary.verdict == .error || summary.verdict == .incomplete {
                 // CI logs often keep only stderr: say why there too.
-                FileHandle.standardError.write(Data("rpmsg-soak: \(TextReport.verdictLine(summary))\n".utf8))
+                // The verdict line names the tool already.
+                FileHandle.standardError.write(Data("\(TextReport.verdictLine(summary))\n".utf8))
             }
             return summary.verdict.exitCode
         } catch {
