@@ -16,6 +16,12 @@ struct RpmsgSoak: ParsableCommand {
         subcommands: [Run.self, Check.self, Report.self, Merge.self, Sim.self, Power.self, Devices.self, PowerGuardCommand.self]
     )
 
+    /// No subcommand: the help, on stderr, and exit 2 (a script that forgot `run` must not pass).
+    func run() throws {
+        FileHandle.standardError.write(Data((Self.helpMessage() + "\n").utf8))
+        throw ExitCode(2)
+    }
+
     /// Usage errors exit 2, as every other configuration error does (ArgumentParser says 64).
     static func main() {
         do {

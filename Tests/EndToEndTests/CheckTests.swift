@@ -23,3 +23,13 @@ struct CheckTests {
         #expect(strict.stderr.contains("--strict"), "\(strict.stderr)")
     }
 }
+
+struct UsageTests {
+    @Test func noSubcommandIsAUsageErrorWithTheHelpOnStderr() async throws {
+        let r = try await Harness.run([])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("SUBCOMMANDS:") && r.stdout.isEmpty, "\(r.stdout)\n\(r.stderr)")
+        let help = try await Harness.run(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("SUBCOMMANDS:"))
+    }
+}
