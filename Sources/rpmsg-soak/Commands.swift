@@ -10,9 +10,11 @@ struct Run: ParsableCommand {
         discussion: """
         Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml, report.txt, report.md, report.html, uart.log and kernel.log. The folder's path is printed first, then a line per interval, link failure and recovery (not with --quiet); --out/latest points at the newest one.
 
-        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}. Board keys: link, uart, kernel_log, power, remoteproc, simulator. Durations need a unit: 500ms, 30s, 5m, 12h.
+        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}, gate {latency_p50, latency_p99, latency_max, latency_floor, messages_per_second, failure_rate, message_errors, new_findings}. Board keys: link, uart, kernel_log, power, remoteproc, simulator. Durations need a unit: 500ms, 30s, 5m, 12h.
 
-        Exit status: 0 passed, 1 failed its criteria, 2 usage or configuration error, 3 infrastructure error, 130 interrupted (reports still written).
+        With --baseline the run is then judged against the baseline as `rpmsg-soak compare` does, with the profile's gate: block (or the defaults): a regression makes a run that passed exit 1.
+
+        Exit status: 0 passed, 1 failed its criteria (or regressed against --baseline), 2 usage or configuration error, 3 infrastructure error, 130 interrupted (reports still written).
         """)
 
     @OptionGroup var config: ConfigOptions
@@ -32,6 +34,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "How long --reserve waits for a place (default 1h).")
     var reserveTimeout: String = "1h"
 
+    @Option(name: .long, help: "After the reports, judge the run against this baseline (a run folder or a summary.json) with the profile's gate: block: compare.json and compare.md in the run folder, the gate's cases in junit.xml, exit 1 on a regression.")
+    var baseline: String?
+
     func validate() throws {
         if SoakDuration.parse(reserveTimeout, requireUnit: true) == nil {
             throw ValidationError("--reserve-timeout: expected a duration with a unit such as 30m, found '\(reserveTimeout)'")
@@ -46,6 +51,14 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var plan = try Loading.load(config)
+        // Read before the board is touched: a baseline that cannot be read is a usage error.
+        var baselineRun: CompareInput?
+        if let baseline {
+            do { baselineRun = try CompareFolders.read(baseline) } catch {
+                FileHandle.standardError.write(Data("rpmsg-soak: --baseline: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
         if let r = reserve {
             guard plan.board.labgrid != nil else {
                 FileHandle.standardError.write(Data("rpmsg-soak: --reserve needs a board file with a labgrid: block (the coordinator); \(plan.boardPath) has none\n".utf8))
@@ -54,7 +67,7 @@ struct Run: ParsableCommand {
             plan.reserve = Plan.Reservation(tags: r.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init),
                                             timeout: SoakDuration.parse(reserveTimeout, requireUnit: true) ?? .seconds(3600))
         }
-        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava).run()
+        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun).run()
         throw ExitCode(code)
     }
 }

@@ -13,7 +13,7 @@ struct RpmsgSoak: ParsableCommand {
         Exit status: 0 passed, 1 the soak failed its criteria, 2 usage or configuration error, 3 infrastructure error (hardware unreachable), 130 interrupted (reports still written).
         """,
         version: "\(version) (libgpiod \(LibraryVersions.gpiod), API v\(LibraryVersions.gpiodAPI))",
-        subcommands: [Run.self, Check.self, Report.self, Merge.self, Sim.self, Power.self, Devices.self, PowerGuardCommand.self]
+        subcommands: [Run.self, Check.self, Report.self, Merge.self, Compare.self, Sim.self, Power.self, Devices.self, PowerGuardCommand.self]
     )
 
     /// No subcommand: the help, on stderr, and exit 2 (a script that forgot `run` must not pass).

@@ -16,6 +16,8 @@ struct SoakSession {
     let quiet: Bool
     /// Report every test case and the measurements to LAVA (`lava-test-case`) after the reports.
     var lava = false
+    /// `run --baseline`: judged against it after the reports.
+    var baseline: CompareInput? = nil
 
     func run() -> Int32 {
         installStopHandlers()
@@ -197,11 +199,28 @@ struct SoakSession {
                 // The verdict line names the tool already.
                 FileHandle.standardError.write(Data("\(TextReport.verdictLine(summary))\n".utf8))
             }
+            if let baseline {
+                let gate = try gateAgainst(baseline, summary: summary, folder: folder)
+                // The run's own verdict first: a failed, cut-off or unreachable run says so.
+                if summary.verdict.exitCode == 0 { return gate.exitCode }
+            }
             return summary.verdict.exitCode
         } catch {
             FileHandle.standardError.write(Data("rpmsg-soak: cannot write the reports in \(folder): \(error)\n".utf8))
             return 3
         }
+    }
+
+    /// The run judged against `baseline` with the profile's gate: compare.json and compare.md in
+    /// the run folder, the gate's test suite after the run's in junit.xml.
+    private func gateAgainst(_ baseline: CompareInput, summary: RunSummary, folder: String) throws -> Comparison {
+        let c = Comparison.build(baseline: baseline.summary, baselinePath: baseline.path, current: summary, currentPath: folder,
+                                 gate: plan.profile.gate ?? .default)
+        try CompareFolders.writeReports(c, directory: folder, junit: false)
+        try Data(GateJUnit.render(run: summary, gate: c).utf8).write(to: URL(fileURLWithPath: "\(folder)/junit.xml"), options: .atomic)
+        print(quiet ? CompareText.verdictLine(c) : "\n" + CompareText.render(c))
+        fflush(nil)
+        return c
     }
 
     func event(_ kind: Event.Kind, monoStart: UInt64, wallStart: Date, message: String) -> Event {

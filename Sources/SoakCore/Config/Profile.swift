@@ -14,6 +14,8 @@ public struct Profile: Sendable, Codable, Equatable {
     public var heartbeat: HeartbeatRule?
     /// nil: a link failure ends the run.
     public var recovery: RecoveryPolicy?
+    /// How `compare` and `run --baseline` judge this profile's runs; nil: the defaults.
+    public var gate: GateConfig?
 
     /// Built-in rules less the silenced ones, then the profile's.
     public var effectiveRules: [Rule] {

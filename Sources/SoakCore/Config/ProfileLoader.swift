@@ -31,7 +31,7 @@ public enum ConfigLoader {
             throw device.error("this is a board file (it names a link device), not a profile: give it with --board")
         }
         let root = try doc.mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria",
-                                             "rules", "silence", "heartbeat", "recovery"])
+                                             "rules", "silence", "heartbeat", "recovery", "gate"])
         let name = try root.required("name").string()
         let seed = try root.optional("seed")?.uint64() ?? 1
         let interval = try root.optional("report_interval")?.duration() ?? .seconds(10)
@@ -87,6 +87,7 @@ public enum ConfigLoader {
             if let v = rm.optional("boot_timeout") { policy.bootTimeout = try v.duration() }
             profile.recovery = policy
         }
+        if let g = root.optional("gate") { profile.gate = try parseGate(g) }
         return profile
     }
 
