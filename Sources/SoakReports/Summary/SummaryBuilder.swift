@@ -163,6 +163,8 @@ public enum SummaryBuilder {
             latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures,
             findings: findingList, findingCounts: findingCounts, reliability: reliability, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
+        summary.plannedPhases = info.profile.phases.map(\.name)
+        summary.passCriteria = info.profile.criteria
         if case .ssh(let target) = info.board.link.location {
             summary.network = NetworkSummary(path: "ssh to \(target.destination)", roundTripMicros: latencySummary(network))
         }
