@@ -158,6 +158,26 @@ struct JUnitCasesTests {
         #expect(shown.numberOfMatches(in: xml, range: NSRange(xml.startIndex..., in: xml)) == 200)
     }
 
+    @Test("the firmware banner and kernel version on the timeline are properties of the suite")
+    func boardProperties() throws {
+        var events = Fixture.run()
+        for (key, value) in [(BoardSeen.Key.firmware, "RPMSG String Echo FreeRTOS RTOS API Demo..."), (.kernel, "6.6.23-lts")] {
+            var e = Fixture.event(0.5, .source, "\(key.rawValue): \(value)")
+            e.seen = BoardSeen(key: key, value: value)
+            events.insert(e, at: 1)
+        }
+        let s = try SummaryBuilder.build(events: events)
+        #expect(s.firmwareBanner == "RPMSG String Echo FreeRTOS RTOS API Demo...")
+        #expect(s.kernelVersion == "6.6.23-lts")
+        let xml = JUnitReport.render(s)
+        #expect(xml.contains(#"<property name="firmware_banner" value="RPMSG String Echo FreeRTOS RTOS API Demo..."/>"#))
+        #expect(xml.contains(#"<property name="kernel_version" value="6.6.23-lts"/>"#))
+        #expect(try JUnitReportTests().validate(xml).status == 0)
+        // Not in summary.json: its schema is unchanged.
+        let json = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
+        #expect(!json.contains("6.6.23-lts") && !json.contains("plannedPhases"))
+    }
+
     /// junitparser, a JUnit consumer CI tools use, from the checkout's .test-venv (scripts/setup).
     static let venvPython: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".test-venv/bin/python3").path

@@ -92,6 +92,8 @@ public enum JUnitReport {
             ("lost", "\(s.totals.lost)"), ("corrupted", "\(s.totals.corrupted)"), ("duplicated", "\(s.totals.duplicated)"),
             ("out_of_order", "\(s.totals.outOfOrder)"), ("tool", s.tool),
         ]
+        if let b = s.firmwareBanner { props.append(("firmware_banner", b)) }
+        if let k = s.kernelVersion { props.append(("kernel_version", k)) }
         if let l = s.latencyMicros {
             props += [("latency_p50_us", "\(l.p50)"), ("latency_p99_us", "\(l.p99)"), ("latency_max_us", "\(l.max)")]
         }

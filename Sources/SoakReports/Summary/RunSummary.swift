@@ -44,6 +44,9 @@ public struct RunSummary: Codable, Sendable {
     public var plannedPhases: [String] = []
     /// The profile's pass limits (the criteria above are their results over the whole run).
     public var passCriteria: PassCriteria? = nil
+    /// The firmware's banner line and the kernel's release, when the timeline has them.
+    public var firmwareBanner: String? = nil
+    public var kernelVersion: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case schema, profile, profilePath, board, boardPath, seed, host, tool, startedAt, endedAt, durationSeconds
