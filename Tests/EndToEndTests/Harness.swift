@@ -237,6 +237,44 @@ enum Harness {
         p.waitUntilExit()
         return p.terminationStatus == 0 ? nil : ((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "xmllint failed")
     }
+
+    /// The checkout's .test-venv python (scripts/setup), for junitparser.
+    static let venvPython = packageRoot.appendingPathComponent(".test-venv/bin/python3").path
+
+    /// Whether .test-venv has junitparser, a JUnit reader CI tools use.
+    static let hasJunitparser: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: venvPython) else { return false }
+        return (try? junitparser(["-c", "import junitparser"]).status) == 0
+    }()
+
+    /// What junitparser reads in a junit.xml: a line per suite (`suite NAME tests=.. failures=..
+    /// errors=.. skipped=..`), then `case NAME RESULT` per case (passed, failure, error, skipped).
+    static func junitparser(_ file: String) throws -> (status: Int32, output: String) {
+        try junitparser(["-c", """
+        import sys
+        from junitparser import JUnitXml
+        for suite in JUnitXml.fromfile(sys.argv[1]):
+            print(f"suite {suite.name} tests={suite.tests} failures={suite.failures} errors={suite.errors} skipped={suite.skipped}")
+            for case in suite:
+                kinds = [type(r).__name__.lower() for r in case.result]
+                print(f"case {case.name} {kinds[0] if kinds else 'passed'}")
+        """, file])
+    }
+
+    private static func junitparser(_ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: venvPython)
+        p.arguments = args
+        let outPath = "\(tempDir())/junitparser.out"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let out = FileHandle(forWritingAtPath: outPath)
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        p.waitUntilExit()
+        try out?.close()
+        return (p.terminationStatus, (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "")
+    }
 }
 
 /// The end of a child process, as the terminationHandler reports it, for any number of waiters.

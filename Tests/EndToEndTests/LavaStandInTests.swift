@@ -51,16 +51,18 @@ import Testing
         return (bin, calls)
     }
 
-    /// The test cases of junit.xml, as LAVA must name them, with pass or fail.
+    /// The test cases of junit.xml, as LAVA must name them, with pass, fail or skip.
     static func junitCases(_ folder: String) throws -> [String] {
         let xml = try String(contentsOfFile: "\(folder)/junit.xml", encoding: .utf8)
-        let regex = try NSRegularExpression(pattern: #"<testcase classname="[^"]*" name="([^"]*)" time="[^"]*"(/>|>\s*<(failure|error))"#)
+        let regex = try NSRegularExpression(pattern: #"<testcase classname="[^"]*" name="([^"]*)" time="[^"]*"(/>|>\s*<(failure|error|skipped|system-out))"#)
         return regex.matches(in: xml, range: NSRange(xml.startIndex..., in: xml)).map { m in
             let name = String(xml[Range(m.range(at: 1), in: xml)!])
                 .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
                 .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
             let lava = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) ? $0 : "_" })
-            return "\(lava) --result \(m.range(at: 3).location == NSNotFound ? "pass" : "fail")"
+            let element = m.range(at: 3).location == NSNotFound ? "" : String(xml[Range(m.range(at: 3), in: xml)!])
+            let result = ["failure": "fail", "error": "fail", "skipped": "skip"][element] ?? "pass"
+            return "\(lava) --result \(result)"
         }
     }
 

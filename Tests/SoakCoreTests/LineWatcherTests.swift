@@ -35,7 +35,7 @@ import Testing
         var notes: [LineWatcher.Note] = []
         // Read after the first echo but printed in the first 2 s: the boot the run started on.
         w.take([Self.uart(banner, at: Self.t0 + 1 * sec)], into: &notes)
-        #expect(notes.isEmpty)
+        #expect(notes == [.seen(BoardSeen(key: .firmware, value: banner), source: .uart, at: Self.t0 + 1 * sec)])
         // Our own power cycle: expected until the window closes.
         w.expectReboot(until: Self.t0 + 60 * sec)
         w.take([Self.uart(banner, at: Self.t0 + 50 * sec), .notice(.uart, .lost("gone"), at: Self.t0 + 50 * sec)], into: &notes)
@@ -44,6 +44,18 @@ import Testing
         notes = []
         w.take([Self.uart(banner, at: Self.t0 + 70 * sec)], into: &notes)
         #expect(Self.findings(notes) == [FindingClass.firmwareRebooted.rawValue])
+    }
+
+    @Test func theFirstReadyLineIsTheFirmwareBannerAndTheFirstLinuxVersionLineTheKernelVersion() throws {
+        var w = try Self.watcher(ready: "String Echo")
+        var notes: [LineWatcher.Note] = []
+        w.take([Self.uart("boot 1", at: Self.t0), Self.uart("  NXP String Echo FreeRTOS v2.15 \r", at: Self.t0 + sec),
+                Self.kernel("Linux version 6.6.23-lts-next-g1 (oe-user@oe-host) (gcc 13.2) #1 SMP PREEMPT", at: Self.t0 + sec),
+                Self.uart("NXP String Echo FreeRTOS v2.16", at: Self.t0 + 2 * sec),
+                Self.kernel("Linux version 6.1.0", at: Self.t0 + 2 * sec)], into: &notes)
+        #expect(notes == [.seen(BoardSeen(key: .firmware, value: "NXP String Echo FreeRTOS v2.15"), source: .uart, at: Self.t0 + sec),
+                          .seen(BoardSeen(key: .kernel, value: "6.6.23-lts-next-g1"), source: .kernel, at: Self.t0 + sec)])
+        #expect(w.seen == [.firmware: "NXP String Echo FreeRTOS v2.15", .kernel: "6.6.23-lts-next-g1"])
     }
 
     @Test func aUartLostAfterItOpenedIsAFindingButNotBeforeItEverOpened() throws {

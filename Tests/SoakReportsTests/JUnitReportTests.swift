@@ -30,6 +30,12 @@ struct JUnitReportTests {
         return (p.terminationStatus, (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "")
     }
 
+    /// The cases of every run of Fixture's profile (phases warmup and steady), whatever happened.
+    static let fixtureCaseNames = [
+        "run.completes", "warmup.integrity", "warmup.latency", "steady.integrity", "steady.latency",
+        "link.hangs", "link.hangups", "findings.kernel", "findings.firmware", "run.min_echoed",
+    ]
+
     @Test("the schema is in the test bundle")
     func schemaInBundle() throws {
         #expect(FileManager.default.fileExists(atPath: try Self.schemaPath()))
@@ -46,7 +52,8 @@ struct JUnitReportTests {
         #expect(!xml.contains("<error"))
         #expect(xml.contains("failures=\"0\""))
         #expect(xml.contains("<property name=\"verdict\" value=\"passed\"/>"))
-        #expect(xml.contains("tests=\"\(1 + s.criteria.count)\""))
+        #expect(xml.contains("tests=\"\(JUnitReport.cases(s).count)\""))
+        #expect(JUnitReport.cases(s).map(\.name) == Self.fixtureCaseNames)
     }
 
     @Test("a failing run validates and carries a failure with the criterion message")
@@ -59,7 +66,12 @@ struct JUnitReportTests {
         #expect(r.status == 0, "\(r.output)\n\(xml)")
         let message = try #require(s.criteria.first { $0.name == "lost" }?.message)
         #expect(message.contains("1 messages lost"))
-        #expect(xml.contains("<failure type=\"lost\" message=\"\(Markup.escape(message))\">"), "\(xml)")
+        // The run's loss is blamed on the phase that counted it, with the limit in the message.
+        let steady = try #require(JUnitReport.cases(s).first { $0.name == "steady.integrity" })
+        #expect(steady.outcome == .failed && steady.type == "lost")
+        #expect(steady.message == "phase steady: 1 lost in this phase (the run: 1, limit <= 0)", "\(steady.message)")
+        #expect(xml.contains("<failure type=\"lost\" message=\"phase steady: 1 lost in this phase (the run: 1, limit &lt;= 0)\">"), "\(xml)")
+        #expect(JUnitReport.cases(s).filter { !$0.passed }.map(\.name) == ["steady.integrity"])
         #expect(xml.contains("failures=\"1\""))
     }
 
@@ -101,7 +113,7 @@ struct JUnitReportTests {
         let r = try validate(xml)
         #expect(r.status == 0, "\(r.output)\n\(xml)")
         #expect(!xml.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" })
-        #expect(xml.contains("message=\"tty said &lt;&amp;&gt;&quot;&#39;\u{FFFD}\u{FFFD}[0m done\""), "\(xml)")
+        #expect(xml.contains("tty said &lt;&amp;&gt;&quot;&#39;\u{FFFD}\u{FFFD}[0m done\""), "\(xml)")
     }
 
     @Test("escape handles each special character")

@@ -43,10 +43,28 @@ public struct Event: Codable, Sendable, Equatable {
     public var recovery: RecoveryRecord?
     public var action: ActionRecord?
     public var end: RunEnd?
+    /// What the board said about itself (a `source` event): the firmware's banner line, the
+    /// kernel's version.
+    public var seen: BoardSeen?
 
     public init(t: Double, wall: String, type: Kind, message: String? = nil) {
         self.t = t; self.wall = wall; self.type = type; self.message = message
     }
+}
+
+/// A fact about the board read from its UART or kernel log, first seen at the event's time.
+public struct BoardSeen: Codable, Sendable, Equatable {
+    public enum Key: String, Codable, Sendable {
+        /// The firmware's banner: the first UART line matching the board file's `uart.ready`
+        /// (without one, the NXP echo demo's banner).
+        case firmware
+        /// The kernel's release, from its `Linux version ...` boot line.
+        case kernel
+    }
+    public var key: Key
+    public var value: String
+
+    public init(key: Key, value: String) { self.key = key; self.value = value }
 }
 
 public struct RunInfo: Codable, Sendable, Equatable {

@@ -263,6 +263,10 @@ public final class SoakRunner {
             case .source(let source, let message, let at, let warning):
                 if let source { watch?.recordNotice(source, "-- " + message, at) }
                 recorder.emit(recorder.event(warning ? .warning : .source, at: at, message: message))
+            case .seen(let fact, let source, let at):
+                var e = recorder.event(.source, at: at, message: "\(source.rawValue): \(fact.key == .firmware ? "firmware banner" : "kernel version"): \(fact.value)")
+                e.seen = fact
+                recorder.emit(e)
             }
         }
     }

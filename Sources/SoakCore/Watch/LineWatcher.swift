@@ -10,7 +10,15 @@ public struct LineWatcher {
         /// A source opened, went away, overran or may not be read (`warning`), or lines were
         /// dropped unread (no source, a warning).
         case source(SourceLine.Source?, message: String, at: UInt64, warning: Bool)
+        /// The firmware's banner or the kernel's version, the first time a line says it.
+        case seen(BoardSeen, source: SourceLine.Source, at: UInt64)
     }
+
+    /// The NXP echo demo's banner, the firmware line when the board file names no `ready`.
+    static let defaultBanner = try! NSRegularExpression(pattern: #"RPMSG String Echo FreeRTOS RTOS API Demo"#)
+    static let linuxVersion = try! NSRegularExpression(pattern: #"Linux version (\S+)"#)
+    /// What the board said about itself so far.
+    public private(set) var seen: [BoardSeen.Key: String] = [:]
 
     let rules: RuleSet
     let ready: NSRegularExpression?
@@ -76,11 +84,23 @@ public struct LineWatcher {
     mutating func take(_ line: SourceLine, into notes: inout [Note]) {
         recentLines.append(line)
         if line.source == .uart {
-            if let ready, Self.matches(ready, line.text) { readySeenAt = line.at }
+            let isReady = ready.map { Self.matches($0, line.text) } ?? false
+            if isReady { readySeenAt = line.at }
+            if seen[.firmware] == nil, isReady || (ready == nil && Self.matches(Self.defaultBanner, line.text)) {
+                let banner = line.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                seen[.firmware] = banner
+                notes.append(.seen(BoardSeen(key: .firmware, value: banner), source: .uart, at: line.at))
+            }
             if let h = heartbeat, Self.matches(h.regex, line.text) {
                 heartbeat?.lastSeen = line.at
                 heartbeat?.reported = false
             }
+        }
+        if line.source == .kernel, seen[.kernel] == nil,
+           let m = Self.linuxVersion.firstMatch(in: line.text, range: NSRange(line.text.startIndex..., in: line.text)),
+           let r = Range(m.range(at: 1), in: line.text) {
+            seen[.kernel] = String(line.text[r])
+            notes.append(.seen(BoardSeen(key: .kernel, value: String(line.text[r])), source: .kernel, at: line.at))
         }
         let midRun = firstEchoAt.map { line.at > $0 } ?? false
         for f in rules.match(line, linkEverEchoed: midRun) { add(f, at: line.at, into: &notes) }

@@ -2,53 +2,50 @@ import Foundation
 import SoakCore
 
 /// JUnit XML for CI (valid against the Jenkins xUnit schema, junit-10.xsd): one test suite per
-/// run, a test case for the link (did it stay up) and one per pass criterion, each failure with
-/// the numbers a person needs to act on it.
+/// run whose test cases have the same names in every run of a profile (`<phase>.integrity`,
+/// `<phase>.latency`, `link.hangs`, `findings.kernel`, ...: see `cases`), so CI can track each
+/// one from run to run; the limit and the observed value are in the failure and the case's
+/// system-out, never in the name.
 public enum JUnitReport {
-    /// One test case of a run: its name, whether it passed, its time and the XML inside it
-    /// (a failure or error element; empty when it passed). `rpmsg-soak run --lava` reports the
-    /// same list, so JUnit and LAVA cannot disagree.
+    /// One test case of a run: its stable name, its outcome, its time, and what it observed
+    /// (its system-out). `rpmsg-soak run --lava` and the fleet report use the same list, so
+    /// JUnit, the fleet and LAVA cannot disagree.
     public struct Case: Sendable, Equatable {
+        public enum Outcome: String, Sendable, Equatable {
+            case passed, failed, error, skipped
+        }
         public var name: String
         public var seconds: Double
-        /// `<failure .../>` or `<error .../>`, or empty.
-        public var body: String
-        public var passed: Bool { body.isEmpty }
-    }
+        public var outcome: Outcome
+        /// The failure's, error's or skip's class (`lost`, `hang`, `mailbox-kick-timeout`, ...).
+        public var type: String
+        /// One line: what failed, with the observed value and the limit.
+        public var message: String
+        /// The failure's text: evidence and diagnosis.
+        public var detail: String
+        /// What the case looked at, whatever its outcome: observed values and limits.
+        public var out: String
 
-    /// The run's test cases, in order: the link, then one per pass criterion.
-    public static func cases(_ s: RunSummary) -> [Case] {
-        var cases: [Case] = []
-
-        // The link itself: hangs and hang-ups, with what was known when it failed.
-        var linkBody = ""
-        if !s.linkFailures.isEmpty {
-            let text = s.linkFailures.map { f in
-                var t = "\(f.kind.rawValue) at \(fmt(f.atSeconds)) s (\(f.wall)) after \(f.messagesBefore) messages: \(f.reason)"
-                if let d = f.diagnosis { t += "\ndiagnosis: \(d)" }
-                if let ev = f.evidence, !ev.lines.isEmpty {
-                    t += "\nUART and kernel lines around it (seconds relative to the failure):\n"
-                    t += ev.lines.suffix(40).map { "  " + String(format: "%+.3f", $0.offset) + " \($0.source.rawValue) \($0.text)" }.joined(separator: "\n")
-                }
-                return t
-            }.joined(separator: "\n\n")
-            let first = s.linkFailures[0]
-            linkBody = "<failure type=\"\(first.kind.rawValue)\" message=\"\(Markup.escape(first.diagnosis ?? first.reason))\">\(Markup.escape(text))</failure>"
-        } else if s.verdict == .incomplete {
-            linkBody = "<error type=\"incomplete\" message=\"the tester stopped before the run ended\">\(Markup.escape(s.warnings.joined(separator: "\n")))</error>"
-        } else if s.verdict == .error {
-            linkBody = "<error type=\"infrastructure\" message=\"\(Markup.escape(s.endDetail ?? "the hardware could not be reached"))\"/>"
-        } else if s.verdict == .interrupted {
-            // Not a pass: a gate that reads only the JUnit must not go green on a cut-off run.
-            linkBody = "<error type=\"interrupted\" message=\"interrupted after \(fmt(s.durationSeconds)) s: \(Markup.escape(s.endDetail ?? "stopped"))\"/>"
+        public init(name: String, seconds: Double, outcome: Outcome = .passed, type: String = "", message: String = "",
+                    detail: String = "", out: String = "") {
+            self.name = name; self.seconds = seconds; self.outcome = outcome; self.type = type; self.message = message
+            self.detail = detail; self.out = out
         }
-        cases.append(Case(name: "link stays up for \(fmt(s.durationSeconds)) s", seconds: s.durationSeconds, body: linkBody))
 
-        for c in s.criteria {
-            let body = c.passed ? "" : "<failure type=\"\(Markup.escape(c.name))\" message=\"\(Markup.escape(c.message))\">\(Markup.escape("\(c.name): observed \(c.observed), limit \(c.limit)"))</failure>"
-            cases.append(Case(name: "\(c.name) \(c.limit)", seconds: 0, body: body))
+        public var passed: Bool { outcome == .passed }
+
+        /// `<failure .../>`, `<error .../>` or `<skipped .../>`, or empty when it passed.
+        public var body: String {
+            let tag: String
+            switch outcome {
+            case .passed: return ""
+            case .failed: tag = "failure"
+            case .error: tag = "error"
+            case .skipped: tag = "skipped"
+            }
+            let open = "<\(tag) type=\"\(Markup.escape(type))\" message=\"\(Markup.escape(message))\""
+            return detail.isEmpty ? open + "/>" : open + ">\(Markup.escape(detail))</\(tag)>"
         }
-        return cases
     }
 
     public static func render(_ s: RunSummary) -> String {
@@ -79,20 +76,24 @@ public enum JUnitReport {
         """
     }
 
-    /// One run's `<testsuite>`: a case for the link and one per criterion, under `name` (also
-    /// the cases' classname), with `extraProperties` after the run's own.
+    /// One run's `<testsuite>`: its `cases`, under `name` (also the cases' classname), with
+    /// `extraProperties` after the run's own; its system-out is report.txt, then the UART and
+    /// kernel lines around each link failure (at most `maxFailureLines`).
     public static func testsuite(_ s: RunSummary, name suite: String, extraProperties: [(String, String)] = []) -> Suite {
-        let cases = Self.cases(s).map { testcase(suite, $0.name, $0.seconds, $0.body) }
+        let list = Self.cases(s)
+        let cases = list.map { testcase(suite, $0) }
 
-        let failures = cases.filter { $0.contains("<failure") }.count
-        let errors = cases.filter { $0.contains("<error") }.count
-        let skipped = cases.filter { $0.contains("<skipped") }.count
+        let failures = list.filter { $0.outcome == .failed }.count
+        let errors = list.filter { $0.outcome == .error }.count
+        let skipped = list.filter { $0.outcome == .skipped }.count
         var props: [(String, String)] = [
             ("profile", s.profilePath), ("board", s.boardPath), ("seed", "\(s.seed)"), ("verdict", s.verdict.rawValue),
             ("end_reason", s.endReason), ("sent", "\(s.totals.sent)"), ("echoed", "\(s.totals.echoed)"),
             ("lost", "\(s.totals.lost)"), ("corrupted", "\(s.totals.corrupted)"), ("duplicated", "\(s.totals.duplicated)"),
             ("out_of_order", "\(s.totals.outOfOrder)"), ("tool", s.tool),
         ]
+        if let b = s.firmwareBanner { props.append(("firmware_banner", b)) }
+        if let k = s.kernelVersion { props.append(("kernel_version", k)) }
         if let l = s.latencyMicros {
             props += [("latency_p50_us", "\(l.p50)"), ("latency_p99_us", "\(l.p99)"), ("latency_max_us", "\(l.max)")]
         }
@@ -112,15 +113,18 @@ public enum JUnitReport {
         \(properties)
             </properties>
         \(cases.joined(separator: "\n"))
-            <system-out>\(Markup.escape(TextReport.render(s)))</system-out>
+            <system-out>\(Markup.escape(TextReport.render(s) + failureLines(s)))</system-out>
           </testsuite>
         """
         return Suite(xml: xml, tests: cases.count, failures: failures, errors: errors, time: s.durationSeconds)
     }
 
-    static func testcase(_ suite: String, _ name: String, _ time: Double, _ body: String) -> String {
-        let open = "    <testcase classname=\"\(Markup.escape(suite))\" name=\"\(Markup.escape(name))\" time=\"\(fmt(time))\""
-        return body.isEmpty ? open + "/>" : open + ">\n      \(body)\n    </testcase>"
+    static func testcase(_ suite: String, _ c: Case) -> String {
+        let open = "    <testcase classname=\"\(Markup.escape(suite))\" name=\"\(Markup.escape(c.name))\" time=\"\(fmt(c.seconds))\""
+        var inner: [String] = []
+        if !c.body.isEmpty { inner.append(c.body) }
+        if !c.out.isEmpty { inner.append("<system-out>\(Markup.escape(c.out))</system-out>") }
+        return inner.isEmpty ? open + "/>" : open + ">\n" + inner.map { "      " + $0 }.joined(separator: "\n") + "\n    </testcase>"
     }
 
     /// Seconds as the schema wants them: plain decimal, no exponent, no unit.

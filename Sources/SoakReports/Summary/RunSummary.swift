@@ -37,6 +37,22 @@ public struct RunSummary: Codable, Sendable {
     /// The network between the tester and the board, when there was one (a board reached over
     /// ssh from a lab host): every latency figure of the run includes it.
     public var network: NetworkSummary? = nil
+
+    // Not in summary.json (its schema is unchanged): what the JUnit cases need from the
+    // run_start event, so that every run of a profile has the same cases.
+    /// The profile's phase names, in order, reached or not.
+    public var plannedPhases: [String] = []
+    /// The profile's pass limits (the criteria above are their results over the whole run).
+    public var passCriteria: PassCriteria? = nil
+    /// The firmware's banner line and the kernel's release, when the timeline has them.
+    public var firmwareBanner: String? = nil
+    public var kernelVersion: String? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case schema, profile, profilePath, board, boardPath, seed, host, tool, startedAt, endedAt, durationSeconds
+        case verdict, endReason, endDetail, totals, messagesPerSecond, latencyMicros, scheduleLagMicros, linkFailures
+        case findings, findingCounts, reliability, criteria, phases, anomalies, warnings, network
+    }
 }
 
 /// The path every echo crossed besides RPMsg, and its own round trip.

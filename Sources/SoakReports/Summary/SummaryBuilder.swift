@@ -35,6 +35,7 @@ public enum SummaryBuilder {
         var lastT = first.t
         var lastWall = first.wall
         var warnings = warnings
+        var boardSeen: [BoardSeen.Key: String] = [:]
 
         func closePhase() {
             guard !phases.isEmpty else { return }
@@ -99,7 +100,9 @@ public enum SummaryBuilder {
                         cycleStart = e.t
                     }
                 }
-            case .runStart, .linkOpen, .source, .power, .action, .place:
+            case .source:
+                if let seen = e.seen, boardSeen[seen.key] == nil { boardSeen[seen.key] = seen.value }
+            case .runStart, .linkOpen, .power, .action, .place:
                 break
             }
         }
@@ -163,6 +166,10 @@ public enum SummaryBuilder {
             latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures,
             findings: findingList, findingCounts: findingCounts, reliability: reliability, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
+        summary.plannedPhases = info.profile.phases.map(\.name)
+        summary.passCriteria = info.profile.criteria
+        summary.firmwareBanner = boardSeen[.firmware]
+        summary.kernelVersion = boardSeen[.kernel]
         if case .ssh(let target) = info.board.link.location {
             summary.network = NetworkSummary(path: "ssh to \(target.destination)", roundTripMicros: latencySummary(network))
         }
