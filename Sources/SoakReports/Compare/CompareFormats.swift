@@ -86,26 +86,22 @@ public enum GateJUnit {
 
     public static func cases(_ c: Comparison) -> [JUnitReport.Case] {
         c.checks.filter { $0.verdict != .info }.map { k in
-            let body: String
+            let values = "\(k.name): baseline \(k.baseline.map(Comparison.num) ?? "-"), current \(k.current.map(Comparison.num) ?? "-") \(k.unit), limit \(k.limit)"
             switch k.verdict {
             case .regression:
-                body = "<failure type=\"regression\" message=\"\(Markup.escape(k.message))\">\(Markup.escape("\(k.name): baseline \(k.baseline.map(Comparison.num) ?? "-"), current \(k.current.map(Comparison.num) ?? "-") \(k.unit), limit \(k.limit)"))</failure>"
+                return JUnitReport.Case(name: k.name, seconds: 0, outcome: .failed, type: "regression", message: k.message,
+                                        detail: values, out: message(c, k.name))
             case .skipped:
-                body = "<skipped message=\"\(Markup.escape(k.message))\"/>"
+                return JUnitReport.Case(name: k.name, seconds: 0, outcome: .skipped, message: k.message, out: message(c, k.name))
             default:
-                body = ""
+                return JUnitReport.Case(name: k.name, seconds: 0, out: message(c, k.name))
             }
-            return JUnitReport.Case(name: k.name, seconds: 0, body: body)
         }
     }
 
     public static func suite(_ c: Comparison) -> JUnitReport.Suite {
         let cs = cases(c)
-        let xmlCases = cs.map { k in
-            k.body.isEmpty
-                ? "    <testcase classname=\"\(suiteName)\" name=\"\(Markup.escape(k.name))\" time=\"0.000\">\n      <system-out>\(Markup.escape(message(c, k.name)))</system-out>\n    </testcase>"
-                : JUnitReport.testcase(suiteName, k.name, 0, k.body)
-        }
+        let xmlCases = cs.map { JUnitReport.testcase(suiteName, $0) }
         let failures = cs.filter { $0.body.hasPrefix("<failure") }.count
         let skipped = cs.filter { $0.body.hasPrefix("<skipped") }.count
         let props: [(String, String)] = [("baseline", c.baseline.path), ("current", c.current.path), ("verdict", c.verdict)]
