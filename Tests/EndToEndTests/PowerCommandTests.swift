@@ -52,7 +52,7 @@ struct PowerCommandTests {
         """.write(toFile: board, atomically: true, encoding: .utf8)
         let on = try await Harness.run(["power", "on", "--board", board])
         #expect(on.status == 3)
-        #expect(on.stderr.contains("rpmsg-soak power: on: power setup command 'exit 1': exit status 1"), "\(on.stderr)")
+        #expect(on.stderr.contains("rpmsg-soak power: on: power on command 'exit 1': exit status 1"), "\(on.stderr)")
         #expect(on.stdout.contains("power state unknown") && !on.stdout.contains("power left on"), "\(on.stdout)")
         let status = try await Harness.run(["power", "status", "--board", board])
         #expect(status.status == 2)

@@ -44,9 +44,9 @@ public final class CommandPowerSwitch: PowerSwitch {
     private func run(_ command: String?, _ what: String) throws(RecoveryFailure) {
         guard let command else { throw RecoveryFailure("power \(name): no \(what) command") }
         do {
-            try SetupCommands.run([command], timeout: timeout)
+            try SetupCommands.run([command], timeout: timeout, what: "power \(what) command")
         } catch {
-            throw RecoveryFailure("power \(error)")
+            throw RecoveryFailure("\(error)")
         }
     }
 }

@@ -4,15 +4,24 @@ import SoakCore
 /// Runs a board's setup commands (`modprobe imx_rpmsg_tty`, ...) through /bin/sh with a deadline.
 public enum SetupCommands {
     public struct Failure: Error, CustomStringConvertible {
-        public init(command: String, reason: String) { self.command = command; self.reason = reason }
+        public init(command: String, reason: String, what: String = "setup command") {
+            self.command = command; self.reason = reason; self.what = what
+        }
         public var command: String
         public var reason: String
-        public var description: String { "setup command '\(command)': \(reason)" }
+        /// What the command is for: `setup command`, `power on command`.
+        public var what: String
+        public var description: String { "\(what) '\(command)': \(reason)" }
     }
 
     /// `environment` is added to the tester's own (the simulated board's folder, for example).
-    public static func run(_ commands: [String], timeout: SoakDuration, environment: [String: String] = [:]) throws(Failure) {
-        try run(commands, timeout: timeout, environment: environment) { ("/bin/sh", ["-c", $0]) }
+    public static func run(_ commands: [String], timeout: SoakDuration, environment: [String: String] = [:],
+                           what: String = "setup command") throws(Failure) {
+        do {
+            try run(commands, timeout: timeout, environment: environment) { ("/bin/sh", ["-c", $0]) }
+        } catch {
+            throw Failure(command: error.command, reason: error.reason, what: what)
+        }
     }
 
     /// Runs each command as the program and arguments `invocation` makes of it (ssh to the
