@@ -18,9 +18,9 @@ struct ReportSentencesTests {
     func unboundedInterval() {
         let r = Self.reliability(failures: 1, uptime: 245, mtbf: 245, lower: 65.4, upper: nil, recoveries: 0, attempts: 2, by: [:])
         #expect(ReportSentences.reliability(r, style: .terminal)
-                == "1 link failure(s) in 245.0 s of uptime, MTBF 245.0 s (95%: 65.4- s), 0 recovered (), 2 step(s) did not help or were skipped (events.jsonl, report.html)")
+                == "1 link failure(s) in 245.0 s of uptime, MTBF 245.0 s (95%: at least 65.4 s), 0 recovered, 2 step(s) did not help or were skipped (events.jsonl, report.html)")
         #expect(ReportSentences.reliability(r, style: .markdown)
-                == "**1 link failure(s)** in 245.0 s of uptime, MTBF 245.0 s (95%: 65.4 to unbounded), 12.35 per million messages; 0 recovered ()")
+                == "**1 link failure(s)** in 245.0 s of uptime, MTBF 245.0 s (95%: 65.4 to unbounded), 12.35 per million messages; 0 recovered")
         #expect(ReportSentences.reliability(r, style: .html)
                 == "1 link failure(s) in 4 min 05 s of uptime, MTBF 4 min 05 s (95%: 1 min 05 s to unbounded), 0 recovered, 2 recovery step(s) did not help")
     }

@@ -25,10 +25,10 @@ enum ReportSentences {
         let unhelpful = r.recoveryAttempts - r.recoveries
         switch style {
         case .terminal:
-            line += ", \(r.recoveries) recovered (\(by))"
+            line += ", \(r.recoveries) recovered" + (by.isEmpty ? "" : " (\(by))")
             if unhelpful > 0 { line += ", \(unhelpful) step(s) did not help or were skipped (events.jsonl, report.html)" }
         case .markdown:
-            if r.recoveryAttempts > 0 { line += "; \(r.recoveries) recovered (\(by))" }
+            if r.recoveryAttempts > 0 { line += "; \(r.recoveries) recovered" + (by.isEmpty ? "" : " (\(by))") }
         case .html:
             line += ", \(r.recoveries) recovered" + (by.isEmpty ? "" : " (\(by))")
             if unhelpful > 0 { line += ", \(unhelpful) recovery step(s) did not help" }
@@ -42,12 +42,14 @@ enum ReportSentences {
     }
 
     /// The MTBF's 95% interval: `11.6-50.1 s`, `11.6 to 50.1 s` or `11.6 s to 50.1 s`. With one
-    /// failure or none the upper bound does not exist: the terminal leaves it blank, the others
-    /// say `unbounded`.
+    /// failure or none the upper bound does not exist: the terminal says `at least 11.6 s`, the
+    /// others `unbounded`.
     static func mtbfInterval(_ r: ReliabilitySummary, style: Style) -> String {
         let upper = r.mtbfUpper95.map { seconds($0, style) }
         switch style {
-        case .terminal: return oneDecimal(r.mtbfLower95) + "-" + (r.mtbfUpper95.map(oneDecimal) ?? "") + " s"
+        case .terminal:
+            guard let upper = r.mtbfUpper95 else { return "at least " + oneDecimal(r.mtbfLower95) + " s" }
+            return oneDecimal(r.mtbfLower95) + "-" + oneDecimal(upper) + " s"
         case .markdown: return oneDecimal(r.mtbfLower95) + " to " + (upper ?? "unbounded")
         case .html: return seconds(r.mtbfLower95, style) + " to " + (upper ?? "unbounded")
         }

@@ -7,6 +7,11 @@ public enum TextReport {
     public static func verdictLine(_ s: RunSummary) -> String {
         var why = s.endReason
         if let d = s.endDetail { why = why == s.verdict.rawValue ? d : "\(why): \(d)" }
+        // A run that completed and failed failed its criteria: say which, not "completed".
+        if s.verdict == .failed && s.endReason == "completed" {
+            let failed = s.criteria.filter { !$0.passed }.map(\.name)
+            if !failed.isEmpty { why = "criteria: " + failed.joined(separator: ", ") }
+        }
         return "rpmsg-soak \(s.profile) on \(s.board): \(s.verdict.rawValue.uppercased()) (\(why))"
     }
 
