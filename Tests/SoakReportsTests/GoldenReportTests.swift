@@ -66,3 +66,22 @@ struct GoldenReportTests {
         return "same lines, different bytes"
     }
 }
+
+/// A finding class is explained once in every report, not once per finding: the golden run has
+/// thirteen kick timeouts.
+struct FindingExplainedOnceTests {
+    @Test func everyReportOfAKickTimeoutRunDecodesTheMinus62OnceAndSaysWhatToDoNext() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("explained-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let golden = "\(try GoldenReportTests.goldenRoot)/faults-recovered"
+        try FileManager.default.copyItem(atPath: "\(golden)/\(RunFolder.timelineName)", toPath: "\(dir)/\(RunFolder.timelineName)")
+        let summary = try RunFolder.writeReports(directory: dir)
+        #expect(summary.findingCounts["mailbox-kick-timeout"] == 13)
+        for name in ["report.txt", "report.md", "report.html", "junit.xml"] {
+            let text = try String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8)
+            #expect(text.components(separatedBy: "-62 is -ETIME").count - 1 == 1, "\(name): the decoded -62 once")
+            #expect(text.contains("mcore") && text.contains("remoteproc-restart when Linux loaded"), "\(name): what to do next")
+        }
+    }
+}

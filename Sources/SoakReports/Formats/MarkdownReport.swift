@@ -45,6 +45,10 @@ public enum MarkdownReport {
         if !s.findingCounts.isEmpty {
             md.append("")
             md.append("Findings: " + s.findingCounts.keys.sorted().map { "`\(code($0))` ×\(s.findingCounts[$0] ?? 0)" }.joined(separator: ", ") + ".")
+            md.append("")
+            for m in ReportSentences.findingMeanings(s) {
+                md.append("- `\(code(m.findingClass))`: \(cell(m.meaning))" + (m.next.map { ". Next: \(cell($0))" } ?? ""))
+            }
         }
         if !s.warnings.isEmpty {
             md.append("")

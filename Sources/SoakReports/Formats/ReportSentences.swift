@@ -63,6 +63,30 @@ enum ReportSentences {
         return "includes the network (\(n.path), its own round trip p50 \(f(l.p50)), p99 \(f(l.p99)), max \(f(l.max)))"
     }
 
+    /// What to do next about a finding class, when the tester knows (DOMAIN.md).
+    static func nextStep(_ findingClass: String) -> String? {
+        switch FindingClass(rawValue: findingClass) {
+        case .mailboxKickTimeout?:
+            return "recover with a power cycle, or with remoteproc-restart when Linux loaded the M7 firmware (recovery.ladder); "
+                + "check that the M7's clocks stay on (clk-imx8mp.mcore_booted=1 on the kernel command line) and that the M7 is not halted (firmware-assert, HardFault on its UART)"
+        case .txBufferTimeout?:
+            return "the M7 returns RX buffers too slowly: fewer messages in flight (window), or a faster firmware task"
+        case .firmwareAssert?, .firmwareHardfault?:
+            return "the firmware stopped itself: its UART line names the place; a power cycle or remoteproc-restart restarts it"
+        default:
+            return nil
+        }
+    }
+
+    /// Each finding class seen, once, with what it means (the first finding's explanation: the
+    /// decoded -62 for a kick timeout) and what to do next: `(class, meaning, next step)`.
+    static func findingMeanings(_ s: RunSummary) -> [(findingClass: String, meaning: String, next: String?)] {
+        s.findingCounts.keys.sorted().compactMap { c in
+            guard let first = s.findings.first(where: { $0.finding.findingClass == c }) else { return nil }
+            return (c, first.finding.explanation, nextStep(c))
+        }
+    }
+
     /// `power-cycle x7, reopen x1`: names in order, each with its count.
     static func tally(_ counts: [String: UInt64], times: String = "x") -> String {
         counts.keys.sorted().map { "\($0) \(times)\(counts[$0] ?? 0)" }.joined(separator: ", ")

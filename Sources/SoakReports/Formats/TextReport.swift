@@ -38,6 +38,10 @@ public enum TextReport {
         }
         if !s.findingCounts.isEmpty {
             lines.append("  findings: " + ReportSentences.tally(s.findingCounts))
+            // Each class explained once (the decoded -62, what to do), not per finding.
+            for m in ReportSentences.findingMeanings(s) {
+                lines.append("    \(m.findingClass): \(m.meaning)" + (m.next.map { "; next: \($0)" } ?? ""))
+            }
         }
         for c in s.criteria where !c.passed && (s.verdict == .failed || s.verdict == .passed) {
             lines.append("  FAILED \(c.name): \(c.message)")

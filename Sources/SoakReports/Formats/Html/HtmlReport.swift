@@ -168,15 +168,25 @@ public enum HtmlReport {
     static func findings(_ s: RunSummary) -> String {
         guard !s.findingCounts.isEmpty else { return section("Findings", "<p>No finding on the UART or in the kernel log.</p>") }
         let counts = s.findingCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        var body = table(["class", "count"], counts.map { "<tr><td>\(Markup.escape($0.key))</td><td class=\"num\">\($0.value)</td></tr>" })
+        // Each class explained once, with what to do next; the rows below only list the lines.
+        let meanings = Dictionary(ReportSentences.findingMeanings(s).map { ($0.findingClass, $0) }, uniquingKeysWith: { a, _ in a })
+        var body = table(["class", "count", "what it means"], counts.map { c in
+            let m = meanings[c.key]
+            let text = (m?.meaning ?? "") + (m?.next.map { ". Next: \($0)" } ?? "")
+            return "<tr><td>\(Markup.escape(c.key))</td><td class=\"num\">\(c.value)</td><td><small>\(Markup.escape(text))</small></td></tr>"
+        })
         let shown = s.findings.prefix(maxFindingRows)
+        var explained = Set<String>()
         let rows = shown.map { r in
             let f = r.finding
+            // A finding whose text differs from its class's (a rule with captures) keeps its own.
+            let own = explained.contains(f.findingClass) && meanings[f.findingClass]?.meaning != f.explanation
+            explained.insert(f.findingClass)
             return "<tr class=\"sev-\(f.severity.rawValue)\"><td>\(Markup.escape(TimeText.runTime(r.atSeconds)))</td><td>\(Markup.escape(f.severity.rawValue))</td>"
                 + "<td>\(Markup.escape(f.findingClass))</td><td>\(Markup.escape(f.source?.rawValue ?? ""))</td>"
-                + "<td><code>\(Markup.escape(f.line ?? ""))</code><br/><small>\(Markup.escape(f.explanation))</small></td></tr>"
+                + "<td><code>\(Markup.escape(f.line ?? ""))</code>" + (own ? "<br/><small>\(Markup.escape(f.explanation))</small>" : "") + "</td></tr>"
         }
-        body += table(["run time", "severity", "class", "source", "line and explanation"], rows)
+        body += table(["run time", "severity", "class", "source", "line"], rows)
         let total = s.findingCounts.values.reduce(0, +)
         if total > UInt64(shown.count) {
             body += "<p class=\"note\">The first \(shown.count) of \(total) findings; \(total - UInt64(shown.count)) left out "
