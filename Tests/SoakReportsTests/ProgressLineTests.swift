@@ -25,3 +25,21 @@ struct ProgressLinePhaseTests {
         #expect(lines.contains { $0.hasPrefix("[0:00:20] steady: sent 2000, echoed 2000 in this phase (200/s)") && $0.contains("out of order 1") }, "\(lines)")
     }
 }
+
+struct ProgressLineFindingTests {
+    @Test func theFirstKickTimeoutIsExplainedOnceOnTheConsole() throws {
+        let rules = try RuleSet(BuiltInRules.all)
+        let line = SourceLine(source: .kernel, at: 0, text: "imx-rproc imx8mp-cm7: imx_rproc_kick: failed (1, err:-62)", level: 3)
+        let finding = try #require(rules.match(line, linkEverEchoed: true).first)
+        var progress = ProgressLine()
+        var lines: [String] = []
+        for t in [5.0, 5.1, 9.0] {
+            var e = Fixture.event(t, .finding, "finding")
+            e.finding = finding
+            if let l = progress.line(for: e) { lines.append(l) }
+        }
+        #expect(lines.count == 1, "\(lines)")
+        #expect(lines.first?.hasPrefix("[0:00:05] mailbox-kick-timeout: mailbox kick failed on vq 1") == true && lines.first?.contains("-62 is -ETIME") == true
+                && lines.first?.contains("next: recover with a power cycle") == true, "\(lines)")
+    }
+}

@@ -11,6 +11,8 @@ public struct ProgressLine {
     private var recoveries = 0
     /// The run's totals when the current phase began: the lines count the phase's own.
     private var phaseStart = Counters()
+    /// The finding classes explained on the console so far: each once.
+    private var explained = Set<String>()
     private var lastTotals = Counters()
 
     public init() {}
@@ -55,6 +57,12 @@ public struct ProgressLine {
             guard let r = event.recovery else { return nil }
             if r.succeeded { recoveries += 1 }
             return "\(stamp) recovery: \(event.message ?? r.step.rawValue)"
+        case .finding:
+            // The first finding of a class that has a next step (the kick timeout, an assert)
+            // is explained once, the decoded -62 with it; the rest are in the reports.
+            guard let f = event.finding, let next = ReportSentences.nextStep(f.findingClass),
+                  explained.insert(f.findingClass).inserted else { return nil }
+            return "\(stamp) \(f.findingClass): \(f.explanation); next: \(next)"
         case .runEnd:
             return "\(stamp) run ended: \(event.end?.reason.rawValue ?? "?")\(event.end?.detail.map { " (\($0))" } ?? "")"
         default:
