@@ -115,5 +115,14 @@ import Testing
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
         #expect(try r.summary()["verdict"] as? String == "error")
         #expect(r.stdout.contains("\(dir)/ttyRPMSG30"), "the message names the device: \(r.stdout)")
+        // Nothing was sent: no criterion passed, none failed; the JUnit has no green case.
+        let criteria = try #require(try r.summary()["criteria"] as? [[String: Any]])
+        #expect(!criteria.isEmpty && criteria.allSatisfy { $0["not_evaluated"] as? Bool == true && $0["passed"] as? Bool == false }, "\(criteria)")
+        let folder = try #require(r.runFolder)
+        let junit = try String(contentsOfFile: "\(folder)/junit.xml", encoding: .utf8)
+        let cases = junit.components(separatedBy: "<testcase ").dropFirst()
+        #expect(cases.allSatisfy { $0.contains("<error") || $0.contains("<skipped") }, "\(junit.prefix(3000))")
+        #expect(try String(contentsOfFile: "\(folder)/report.md", encoding: .utf8).contains("| not evaluated |"))
+        #expect(r.stderr.components(separatedBy: "ERROR (infrastructure").count - 1 == 1, "one error line on stderr: \(r.stderr)")
     }
 }

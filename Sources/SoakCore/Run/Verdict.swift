@@ -5,10 +5,16 @@ public struct CriterionResult: Codable, Sendable, Equatable {
     public var observed: String
     public var passed: Bool
     public var message: String
+    /// Set when the run ended before the criterion could mean anything (nothing was sent: the
+    /// hardware could not be reached); then `passed` is false and the reports say "not evaluated".
+    public var notEvaluated: Bool? = nil
 
     public init(name: String, limit: String, observed: String, passed: Bool, message: String) {
         self.name = name; self.limit = limit; self.observed = observed; self.passed = passed; self.message = message
     }
+
+    /// The result column of a criteria table: pass, FAIL, or not evaluated.
+    public var result: String { notEvaluated == true ? "not evaluated" : passed ? "pass" : "FAIL" }
 }
 
 public enum Verdict: String, Codable, Sendable {

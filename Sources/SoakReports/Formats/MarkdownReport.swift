@@ -26,7 +26,8 @@ public enum MarkdownReport {
             md.append("| criterion | limit | observed | result |")
             md.append("| --- | ---: | ---: | --- |")
             for c in s.criteria {
-                md.append("| \(cell(c.name)) | \(cell(c.limit)) | \(cell(c.observed)) | \(c.passed ? "pass" : "**FAIL**: \(cell(c.message))") |")
+                let result = c.notEvaluated == true ? "not evaluated" : c.passed ? "pass" : "**FAIL**: \(cell(c.message))"
+                md.append("| \(cell(c.name)) | \(cell(c.limit)) | \(cell(c.observed)) | \(result) |")
             }
         }
         let r = s.reliability

@@ -124,6 +124,14 @@ public enum SummaryBuilder {
             name: "findings", limit: "none that fail", observed: "\(failing)", passed: failing == 0,
             message: failing == 0 ? "no UART or kernel finding fails the run"
                 : "\(failing) finding(s) fail the run: " + failingFindings.keys.sorted().map { "\($0) x\(failingFindings[$0] ?? 0)" }.joined(separator: ", ")))
+        // An infrastructure error before any traffic: no criterion can pass or fail.
+        if end?.reason == .infrastructure && lastTotals.sent == 0 {
+            for i in criteria.indices {
+                criteria[i].passed = false
+                criteria[i].notEvaluated = true
+                criteria[i].message = "not evaluated: nothing was sent (\(end?.detail ?? "the hardware could not be reached"))"
+            }
+        }
         let verdict: Verdict
         let reason: String
         switch end?.reason {

@@ -82,8 +82,8 @@ public enum HtmlReport {
 
     static func criteria(_ s: RunSummary) -> String {
         let rows = s.criteria.map { c in
-            "<tr class=\"\(c.passed ? "pass" : "fail")\"><td>\(Markup.escape(c.name))</td><td>\(Markup.escape(c.limit))</td><td>\(Markup.escape(c.observed))</td>"
-                + "<td>\(c.passed ? "pass" : "FAIL")</td><td>\(Markup.escape(c.message))</td></tr>"
+            "<tr class=\"\(c.notEvaluated == true ? "skip" : c.passed ? "pass" : "fail")\"><td>\(Markup.escape(c.name))</td><td>\(Markup.escape(c.limit))</td><td>\(Markup.escape(c.observed))</td>"
+                + "<td>\(c.result)</td><td>\(Markup.escape(c.message))</td></tr>"
         }
         return section("Pass criteria", table(["criterion", "limit", "observed", "result", ""], rows))
     }
