@@ -35,7 +35,7 @@ public struct ProgressLine {
                 n.add(sparse: net)
                 text += " (network \(CriteriaCheck.formatMicros(n.max)))"
             }
-            let bad = [("lost", t.lost), ("corrupted", t.corrupted), ("duplicated", t.duplicated), ("out of order", t.outOfOrder)]
+            let bad = [("lost", t.lost), ("corrupted", t.corrupted), ("duplicated", t.duplicated), ("out of order", t.outOfOrder), ("stray bytes", t.strayBytes)]
                 .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
             if !bad.isEmpty { text += ", " + bad.joined(separator: ", ") }
             if failures > 0 { text += ", link failures \(failures) (\(recoveries) recovered)" }
@@ -48,6 +48,8 @@ public struct ProgressLine {
             guard let r = event.recovery else { return nil }
             if r.succeeded { recoveries += 1 }
             return "\(stamp) recovery: \(event.message ?? r.step.rawValue)"
+        case .drained:
+            return "\(stamp) \(event.message ?? "drained bytes waiting at open")"
         case .runEnd:
             return "\(stamp) run ended: \(event.end?.reason.rawValue ?? "?")\(event.end?.detail.map { " (\($0))" } ?? "")"
         default:

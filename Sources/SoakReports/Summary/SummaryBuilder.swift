@@ -99,7 +99,7 @@ public enum SummaryBuilder {
                         cycleStart = e.t
                     }
                 }
-            case .runStart, .linkOpen, .source, .power, .action, .place:
+            case .runStart, .linkOpen, .source, .power, .action, .place, .drained:
                 break
             }
         }
