@@ -83,6 +83,7 @@ struct TrafficLoop {
             settle = nil
         }
         if let until = drainUntil, verifier.outstanding == 0 || now >= until {
+            verifier.endOfStream(at: now)
             verifier.expire(now: .max)
             flushAnomalies(&verifier, recorder: recorder)
             return .finished

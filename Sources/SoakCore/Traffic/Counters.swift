@@ -13,7 +13,7 @@ public struct Counters: Sendable, Codable, Equatable {
     /// counted by a version that did not attribute them). A truncated frame: a frame header whose
     /// frame was cut short.
     public var strayTruncated: UInt64 = 0
-    /// Bytes right after a verified frame (a frame extended by something).
+    /// Bytes right after a verified frame, fewer than a frame's worth (a frame extended by something).
     public var strayExtended: UInt64 = 0
     /// Bytes equal to bytes just seen in the stream (a stutter, a repeated piece of a chunk).
     public var strayRepeated: UInt64 = 0

@@ -25,7 +25,7 @@ public struct Anomaly: Sendable, Equatable {
 public enum StrayKind: String, Sendable, Codable, CaseIterable {
     /// A frame header whose frame is cut short (bytes of the frame were dropped).
     case truncated
-    /// Bytes right after a verified frame.
+    /// Bytes right after a verified frame (fewer than a frame's worth: more is a damaged frame).
     case extended
     /// Bytes equal to bytes just seen in the stream (next to them, or a piece of the last 1 KiB).
     case repeated
@@ -290,17 +290,12 @@ public struct EchoVerifier {
             let q = p + from
             let startsWithMagic = length >= 2 && q[0] == FrameCodec.magic0 && q[1] == FrameCodec.magic1
             if startsWithMagic {
-                var i = 2
-                var hex = true
-                while i < Swift.min(length, FrameCodec.headerSize) {
-                    let c = q[i]
-                    if !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46)) { hex = false; break }
-                    i += 1
-                }
+                let hex = Self.allHex(q + 2, count: Swift.min(length, FrameCodec.headerSize) - 2)
                 if hex && (length < FrameCodec.headerSize || FrameCodec.parseHeader(q) != nil) { return .truncated }
                 return .inserted
             }
-            return afterFrame ? .extended : .inserted
+            // As long as a frame: a frame damaged beyond recognition, not an extension.
+            return afterFrame && length < FrameCodec.minFrameSize ? .extended : .inserted
         }
     }
 
@@ -348,11 +343,13 @@ public struct EchoVerifier {
     // MARK: parsing
 
     private mutating func parse(at: UInt64, final: Bool = false) {
-        while end - start >= 2 {
+        while end - start >= 1 {
             let step: ParseStep = buffer.withUnsafeBufferPointer { buf in
                 let p = buf.baseAddress! + start
                 let avail = end - start
-                if p[0] != FrameCodec.magic0 || p[1] != FrameCodec.magic1 { return .stray }
+                if p[0] != FrameCodec.magic0 { return .stray }
+                if avail < 2 { return .needMore }
+                if p[1] != FrameCodec.magic1 { return .stray }
                 if avail < FrameCodec.headerSize { return .needMore }
                 guard let header = FrameCodec.parseHeader(p) else { return .stray }
                 let seq = resolve(header.seq)
@@ -394,8 +391,11 @@ public struct EchoVerifier {
                     let kind = classify(from: start, length: k, afterFrame: start == lastFrameEnd)
                     counters.strayBytes += UInt64(k)
                     if kind != .repeated { damaged(seq: seq, at: at) }
+                    let next = buffer.withUnsafeBufferPointer { buf -> UInt64? in
+                        start + k + FrameCodec.headerSize <= end ? FrameCodec.parseHeader(buf.baseAddress! + start + k).map { resolve($0.seq) } : nil
+                    }
                     recordStray(kind == .repeated ? .repeated : .truncated, from: start, length: k,
-                                seqBefore: lastVerifiedSeq, seqAfter: seq, at: at)
+                                seqBefore: lastVerifiedSeq, seqAfter: next, at: at)
                     start += k
                 case .insertion(let j, let d):
                     // The frame is whole once `d` bytes at `j` are taken out: echoed, and the
@@ -413,6 +413,16 @@ public struct EchoVerifier {
             }
             stalledAt = nil
         }
+    }
+
+    private static func allHex(_ p: UnsafePointer<UInt8>, count: Int) -> Bool {
+        var i = 0
+        while i < count {
+            let c = p[i]
+            if !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46)) { return false }
+            i += 1
+        }
+        return true
     }
 
     private enum ParseStep { case needMore, stray, frame(seq: UInt64, length: Int, known: Bool), damaged(seq: UInt64, length: Int) }
@@ -435,34 +445,40 @@ public struct EchoVerifier {
                 var k = 2
                 while k < length {
                     if p[k] == magic0 && (k + 1 >= avail || p[k + 1] == magic1) {
-                        if k + FrameCodec.headerSize > avail || FrameCodec.parseHeader(p + k) != nil { return .truncated(k) }
+                        if k + FrameCodec.headerSize <= avail {
+                            if FrameCodec.parseHeader(p + k) != nil { return .truncated(k) }
+                        } else if Self.allHex(p + k + 2, count: avail - k - 2) {
+                            // The start of a header, or of a payload that looks like one: more bytes tell.
+                            if !final { return .wait }
+                            return .truncated(k)
+                        }
                     }
                     k += 1
                 }
                 if avail > length && p[length] == magic0 { return .damaged }
-                var d = 1
-                var found = 0
-                while d <= Self.maxInsertion && length + d < avail {
-                    if p[length + d] == magic0 { found = d; break }
-                    d += 1
-                }
-                if found == 0 {
-                    return !final && avail < length + Self.maxInsertion + 1 ? .wait : .damaged
-                }
+                // Where the next frame's magic may be: 1 ... maxInsertion bytes after the span.
+                var sawMagic = false
                 let q = out.baseAddress!
-                // j is where the inserted bytes begin: the frame is p[0..<j] + p[j+d..<length+d].
-                // From j = length down, one byte changes per step.
-                (q).update(from: p, count: length)
-                var j = length - 1
-                while j >= 2 {
-                    q[j] = p[j + found]
-                    if FrameCodec.crcMatches(UnsafePointer(q), length: length),
-                       let h = FrameCodec.parseHeader(UnsafePointer(q)), h.length == length,
-                       FrameCodec.parseHeader(p).map({ $0.seq == h.seq }) ?? false {
-                        return .insertion(at: j, count: found)
+                var d = 1
+                while d <= Self.maxInsertion && length + d < avail {
+                    defer { d += 1 }
+                    guard p[length + d] == magic0 && (length + d + 1 >= avail || p[length + d + 1] == magic1) else { continue }
+                    sawMagic = true
+                    // j is where the inserted bytes begin: the frame is p[0..<j] + p[j+d..<length+d].
+                    // From j = length down, one byte changes per step.
+                    q.update(from: p, count: length)
+                    var j = length - 1
+                    while j >= 2 {
+                        q[j] = p[j + d]
+                        if FrameCodec.crcMatches(UnsafePointer(q), length: length),
+                           let h = FrameCodec.parseHeader(UnsafePointer(q)), h.length == length,
+                           FrameCodec.parseHeader(p).map({ $0.seq == h.seq }) ?? false {
+                            return .insertion(at: j, count: d)
+                        }
+                        j -= 1
                     }
-                    j -= 1
                 }
+                if !sawMagic && !final && avail < length + Self.maxInsertion + 2 { return .wait }
                 return .damaged
             }
         }
@@ -548,10 +564,29 @@ public struct EchoVerifier {
         return micros
     }
 
+    /// No more bytes will come (the run's last echoes are in): a damaged frame is decided, the
+    /// stray run in progress ends, and a partial frame left in the buffer is stray (truncated).
+    public mutating func endOfStream(at: UInt64) {
+        parse(at: at, final: true)
+        endStrayRun(seqAfter: nil, at: at)
+        if end > start {
+            beginRunIfNeeded()
+            strayRun = end - start
+            counters.strayBytes += UInt64(end - start)
+            start = end
+            endStrayRun(seqAfter: nil, at: at)
+        }
+        stalledAt = nil
+    }
+
     // MARK: time
 
     /// Counts as lost every message outstanding for longer than the loss timeout.
     public mutating func expire(now: UInt64) {
+        if strayRun > 0 && now &- lastAt >= lossTimeout / 4 {
+            // Quiet since the last stray byte: the run is over.
+            endStrayRun(seqAfter: nil, at: lastAt)
+        }
         if let s = stalledAt, now &- s >= lossTimeout / 4 || (nextExpiry.map { now >= $0 } ?? false) {
             // No more bytes came to tell an insertion from damage: decide with what is there.
             stalledAt = nil
