@@ -28,6 +28,11 @@ public struct Counters: Sendable, Codable, Equatable {
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey {
+        case sent, echoed, lost, corrupted, duplicated, outOfOrder, strayBytes, unanswered, bytesSent, bytesEchoed
+        case strayTruncated, strayExtended, strayRepeated, strayInserted, strayRuns
+    }
+
     /// Timelines of earlier versions have no stray attribution: those fields read as 0.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -37,6 +42,21 @@ public struct Counters: Sendable, Codable, Equatable {
         unanswered = try v(.unanswered); bytesSent = try v(.bytesSent); bytesEchoed = try v(.bytesEchoed)
         strayTruncated = try v(.strayTruncated); strayExtended = try v(.strayExtended)
         strayRepeated = try v(.strayRepeated); strayInserted = try v(.strayInserted); strayRuns = try v(.strayRuns)
+    }
+
+    /// The attribution is written only where it is not 0: reports rebuilt from a timeline of an
+    /// earlier version stay byte for byte what they were.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sent, forKey: .sent); try c.encode(echoed, forKey: .echoed); try c.encode(lost, forKey: .lost)
+        try c.encode(corrupted, forKey: .corrupted); try c.encode(duplicated, forKey: .duplicated)
+        try c.encode(outOfOrder, forKey: .outOfOrder); try c.encode(strayBytes, forKey: .strayBytes)
+        try c.encode(unanswered, forKey: .unanswered); try c.encode(bytesSent, forKey: .bytesSent)
+        try c.encode(bytesEchoed, forKey: .bytesEchoed)
+        for (k, v) in [(CodingKeys.strayTruncated, strayTruncated), (.strayExtended, strayExtended), (.strayRepeated, strayRepeated),
+                       (.strayInserted, strayInserted), (.strayRuns, strayRuns)] where v > 0 {
+            try c.encode(v, forKey: k)
+        }
     }
 
     /// "2 repeated (1 run), ..." style attribution: bytes by kind, the kinds that have any.
