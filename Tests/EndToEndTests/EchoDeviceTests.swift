@@ -104,6 +104,62 @@ import Testing
         #expect(junit.contains("<failure"))
     }
 
+    static let greeting = "hello world!"
+    static let greetingHex = "68 65 6c 6c 6f 20 77 6f 72 6c 64 21"
+
+    /// Runs fault.yaml against misbehaving_echo.py with the driver's greeting waiting in the tty.
+    static func runWithGreeting(fault: String, count: Int = 1) async throws -> (Harness.Result, String) {
+        let dir = Harness.tempDir()
+        let device = "\(dir)/ttyBAD"
+        let echo = try Harness.background("/usr/bin/python3", [Harness.fixture("misbehaving_echo.py"),
+                                          "--link", device, "--size", "64", "--at", "10", "--fault", fault,
+                                          "--count", "\(count)", "--greeting", greeting])
+        defer { Harness.stop(echo) }
+        #expect(try await Harness.waitForPath(device))
+        let board = try Harness.writeBoard(device: device, in: dir)
+        let r = try await Harness.run(["run", Harness.fixture("fault.yaml"), "--board", board, "--out", dir])
+        let folder = try #require(r.runFolder)
+        let events = try String(contentsOfFile: "\(folder)/events.jsonl", encoding: .utf8)
+        return (r, events)
+    }
+
+    @Test func aGreetingWaitingAtOpenIsDrainedNotedAndTheCleanRunPasses() async throws {
+        let (r, events) = try await Self.runWithGreeting(fault: "none")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let t = try r.totals()
+        #expect(t["stray_bytes"] == 0 && t["echoed"] == t["sent"], "\(t)")
+        #expect(events.contains("drained 12 bytes waiting in") && events.contains(Self.greetingHex), "no drain note in the timeline")
+    }
+
+    /// Byte damage at a random place of one message (see misbehaving_echo.py), and what it must
+    /// be counted as: every byte is accounted for, the run fails on stray_bytes.
+    @Test(arguments: ["insert", "repeat", "cut"], [1, 2, 5, 20])
+    func byteDamageFailsTheRunWithItsClass(fault: String, count: Int) async throws {
+        let (r, events) = try await Self.runWithGreeting(fault: fault, count: count)
+        #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
+        let t = try r.totals()
+        func n(_ key: String) -> Int { t[key] ?? 0 }
+        let failed = try #require(try r.summary()["criteria"] as? [[String: Any]])
+            .filter { $0["passed"] as? Bool == false }.compactMap { $0["name"] as? String }
+        #expect(failed.contains("stray_bytes"), "\(fault) \(count): failed criteria \(failed)")
+        #expect(n("lost") == 0 && n("duplicated") == 0 && n("out_of_order") == 0, "\(fault) \(count): \(t)")
+        switch fault {
+        case "insert":
+            // Inside the frame: inserted, the frame itself echoed; right after it: extended.
+            #expect(n("stray_bytes") == count && n("stray_inserted") + n("stray_extended") == count && n("corrupted") == 0,
+                    "\(fault) \(count): \(t)")
+        case "repeat":
+            #expect(n("stray_bytes") == count && n("stray_repeated") == count && n("corrupted") == 0, "\(fault) \(count): \(t)")
+        default:
+            // The message is corrupted; what is left of its frame is stray.
+            #expect(n("corrupted") == 1 && n("stray_bytes") == 64 - count, "\(fault) \(count): \(t)")
+            #expect(failed.contains("corrupted"), "\(failed)")
+        }
+        #expect(r.stdout.contains("FAILED stray_bytes: "), "\(r.stdout)")
+        #expect(events.contains("\"kind\":\"stray\""), "the stray run is on the timeline")
+        #expect(events.contains("drained 12 bytes waiting in"), "the greeting was drained, not judged")
+    }
+
     @Test func aMissingDeviceIsAnInfrastructureErrorWithReports() async throws {
         let dir = Harness.tempDir()
         let board = try Harness.writeBoard(device: "\(dir)/ttyRPMSG30", in: dir)

@@ -116,9 +116,13 @@ public struct PassCriteria: Sendable, Codable, Equatable {
     public var maxLatency: SoakDuration?
     /// Fewer echoes than this and the run proves nothing: it fails.
     public var minEchoed: UInt64?
+    /// Bytes outside any verified frame (after the bytes waiting at open were drained). Absent
+    /// in profiles stored by earlier versions: not checked there.
+    public var maxStrayBytes: UInt64? = nil
 
     public static let strict = PassCriteria(maxLost: 0, maxCorrupted: 0, maxDuplicated: 0, maxOutOfOrder: 0,
-                                            maxHangs: 0, maxLatencyP99: nil, maxLatency: nil, minEchoed: 1)
+                                            maxHangs: 0, maxLatencyP99: nil, maxLatency: nil, minEchoed: 1,
+                                            maxStrayBytes: 0)
 }
 
 /// As in the profile: a number of messages per second, or "max".

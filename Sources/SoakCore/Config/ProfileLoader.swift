@@ -214,7 +214,7 @@ public enum ConfigLoader {
         var c = PassCriteria.strict
         guard let node else { return c }
         let m = try node.mapping(allowed: ["lost", "corrupted", "duplicated", "out_of_order", "hangs",
-                                           "latency_p99", "latency_max", "min_echoed"])
+                                           "latency_p99", "latency_max", "min_echoed", "stray_bytes"])
         if let v = m.optional("lost") { c.maxLost = try v.uint64() }
         if let v = m.optional("corrupted") { c.maxCorrupted = try v.uint64() }
         if let v = m.optional("duplicated") { c.maxDuplicated = try v.uint64() }
@@ -223,6 +223,7 @@ public enum ConfigLoader {
         if let v = m.optional("latency_p99") { c.maxLatencyP99 = try v.duration() }
         if let v = m.optional("latency_max") { c.maxLatency = try v.duration() }
         if let v = m.optional("min_echoed") { c.minEchoed = try v.uint64() }
+        if let v = m.optional("stray_bytes") { c.maxStrayBytes = try v.uint64() }
         return c
     }
 

@@ -24,6 +24,9 @@ public struct Event: Codable, Sendable, Equatable {
         case action
         /// A board farm's place: acquired, used as held, released (labgrid).
         case place
+        /// Bytes already waiting in the link when it opened (a probe greeting, a previous run's
+        /// echoes): read before the first send, kept here, not judged.
+        case drained
         case runEnd = "run_end"
     }
 
@@ -107,8 +110,28 @@ public struct IntervalSnapshot: Codable, Sendable, Equatable {
 
 public struct AnomalyRecord: Codable, Sendable, Equatable {
     public var kind: Anomaly.Kind
+    /// For a stray run: the first frame after it, else the last verified one before it, else 0.
     public var seq: UInt64
     public var latencyMicros: UInt64?
+    /// A stray run (kind `stray`): what it was, how many bytes, its first bytes in hex (at most
+    /// 32), the last verified frame before it and the frame after it. Absent in other anomalies
+    /// and in timelines of earlier versions.
+    public var stray: StrayKind? = nil
+    public var bytes: Int? = nil
+    public var hex: String? = nil
+    public var seqBefore: UInt64? = nil
+    public var seqAfter: UInt64? = nil
+
+    public init(kind: Anomaly.Kind, seq: UInt64, latencyMicros: UInt64?) {
+        self.kind = kind; self.seq = seq; self.latencyMicros = latencyMicros
+    }
+
+    public init(_ a: Anomaly) {
+        self.init(kind: a.kind, seq: a.seq, latencyMicros: a.latencyMicros > 0 ? a.latencyMicros : nil)
+        if let r = a.stray {
+            stray = r.kind; bytes = r.length; hex = r.hex; seqBefore = r.seqBefore; seqAfter = r.seqAfter
+        }
+    }
 }
 
 public struct LinkFailure: Codable, Sendable, Equatable {

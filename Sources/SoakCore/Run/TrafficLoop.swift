@@ -83,6 +83,7 @@ struct TrafficLoop {
             settle = nil
         }
         if let until = drainUntil, verifier.outstanding == 0 || now >= until {
+            verifier.endOfStream(at: now)
             verifier.expire(now: .max)
             flushAnomalies(&verifier, recorder: recorder)
             return .finished
@@ -242,8 +243,17 @@ struct TrafficLoop {
                 return
             }
             listed += 1
-            var e = recorder.event(.anomaly, at: a.at, message: "\(a.kind.rawValue) seq \(a.seq)")
-            e.anomaly = AnomalyRecord(kind: a.kind, seq: a.seq, latencyMicros: a.latencyMicros > 0 ? a.latencyMicros : nil)
+            let message: String
+            if let r = a.stray {
+                var before = r.seqBefore.map { "after seq \($0)" } ?? "before any frame"
+                var after = r.seqAfter.map { ", before seq \($0)" } ?? ""
+                if r.seqBefore != nil && r.seqBefore == r.seqAfter { (before, after) = ("inside seq \(r.seqAfter!)", "") }
+                message = "stray: \(r.length) byte\(r.length == 1 ? "" : "s") \(r.kind.rawValue), \(before)\(after): \(r.hex)\(r.length > r.headCount ? " ..." : "")"
+            } else {
+                message = "\(a.kind.rawValue) seq \(a.seq)"
+            }
+            var e = recorder.event(.anomaly, at: a.at, message: message)
+            e.anomaly = AnomalyRecord(a)
             recorder.emit(e)
         }
         anomalyEvents = listed

@@ -50,6 +50,14 @@ public enum CriteriaCheck {
         count("corrupted", c.maxCorrupted, totals.corrupted, "messages corrupted")
         count("duplicated", c.maxDuplicated, totals.duplicated, "messages duplicated")
         count("out_of_order", c.maxOutOfOrder, totals.outOfOrder, "messages out of order")
+        if let limit = c.maxStrayBytes {
+            let observed = totals.strayBytes
+            let ok = observed <= limit
+            let what = observed == 0 ? "0 stray bytes outside any frame"
+                : "\(observed) stray bytes outside any frame: \(totals.strayAttribution)"
+            out.append(CriterionResult(name: "stray_bytes", limit: "<= \(limit)", observed: "\(observed)", passed: ok,
+                                       message: ok ? what : "\(what), at most \(limit) allowed"))
+        }
         count("hangs", c.maxHangs, hangs, "link hangs (no echo within hang_timeout, or a fatal finding such as the kick timeout that ends the link at once)")
         count("link_lost", c.maxHangs, linkLosses, "link hang-ups (the tty went away)")
         func latencyLimit(_ name: String, _ limit: SoakDuration?, _ micros: UInt64, _ what: String) {

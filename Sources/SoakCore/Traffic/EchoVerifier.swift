@@ -8,22 +8,77 @@ public struct Anomaly: Sendable, Equatable {
         case late
         /// A well-formed frame this run never sent.
         case unexpected
+        /// A run of bytes that belongs to no verified frame (`stray` says what it was).
+        case stray
     }
     public var kind: Kind
+    /// For a stray run: the first frame after it, else the last verified one before it, else 0.
     public var seq: UInt64
     public var at: UInt64
     /// Latency in microseconds where one was measured, else 0.
     public var latencyMicros: UInt64
+    /// For `.stray`: the run's kind, length, first bytes and neighbours.
+    public var stray: StrayRun? = nil
+}
+
+/// What a run of stray bytes was, as far as the stream tells.
+public enum StrayKind: String, Sendable, Codable, CaseIterable {
+    /// A frame header whose frame is cut short (bytes of the frame were dropped).
+    case truncated
+    /// Bytes right after a verified frame (fewer than a frame's worth: more is a damaged frame).
+    case extended
+    /// Bytes equal to bytes just seen in the stream (next to them, or a piece of the last 1 KiB).
+    case repeated
+    /// Anything else.
+    case inserted
+}
+
+/// One run of stray bytes, kept without allocating: its first 32 bytes inline.
+public struct StrayRun: Sendable, Equatable {
+    public static let headCapacity = 32
+    public var kind: StrayKind
+    public var length: Int
+    /// The last verified frame before the run; nil when none was.
+    public var seqBefore: UInt64?
+    /// The frame that ended the run (verified or damaged); nil when the stream ended first.
+    public var seqAfter: UInt64?
+    public var head: SIMD32<UInt8> = .zero
+    public var headCount: Int = 0
+
+    public var headBytes: [UInt8] { (0..<headCount).map { head[$0] } }
+    /// "68 65 6c ..." (allocates: for the timeline only).
+    public var hex: String { Self.hex(headBytes) }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { b in
+            let d = Array("0123456789abcdef")
+            return String([d[Int(b >> 4)], d[Int(b & 0xF)]])
+        }.joined(separator: " ")
+    }
 }
 
 /// Reassembles echoed frames from the byte stream and checks every one against what was sent:
 /// latency, loss, duplicates, order, corruption. The hot path does not allocate: the receive
 /// buffer, the ring of sent messages and the anomaly list are sized once.
+///
+/// Every byte that is not part of a verified frame is a stray byte, and every run of them is
+/// attributed (`StrayKind`): a truncated frame, an extended frame, a repeated run, an inserted
+/// run. A frame with a few bytes inserted into it (a stutter inside a chunk) is found again
+/// when the next frame's magic follows it: the frame counts as echoed, the inserted bytes as
+/// stray. The first `strayEvidenceLimit` runs are listed as `.stray` anomalies with their
+/// bytes; the rest are counted. The buffer keeps the last `historySize` bytes before the
+/// parse point, for the repeated-run check.
 public struct EchoVerifier {
     public static let ringSize = 1 << 13
     static let ringMask = UInt64(ringSize - 1)
     static let bufferSize = 1 << 16
     static let anomalyCapacity = 1024
+    /// Bytes of the stream kept before the parse point: a repeated run is looked for in them.
+    static let historySize = 1024
+    /// Stray runs listed one by one (with their bytes) per verifier; later ones are counted.
+    public static let strayEvidenceLimit = 10
+    /// The most bytes looked for inside a damaged frame, as an insertion into it.
+    static let maxInsertion = 32
 
     enum State: UInt8 { case empty, outstanding, echoed, lost, corrupted, unanswered }
 
@@ -45,8 +100,24 @@ public struct EchoVerifier {
     /// was some other message, which will show up as a loss and must not be counted twice.
     private var misattributedDamage = 0
     /// Bytes of the current run of bytes that belong to no frame. A run as long as a frame is
-    /// a frame damaged beyond recognition; a shorter one (a stray CR LF) is noise.
+    /// a frame damaged beyond recognition: the next loss is counted corrupted.
     private var strayRun = 0
+    /// Where the current stray run began in the buffer, and whether right after a verified frame.
+    private var runStart = 0
+    private var runAfterFrame = false
+    /// The run grew longer than the buffer keeps: its first bytes are gone.
+    private var runHistoryLost = false
+    /// The run in progress was already taken as the damaged frame of a loss.
+    private var runCountedAsDamage = false
+    /// Buffer index right after the last verified frame; -1 when not in the buffer.
+    private var lastFrameEnd = -1
+    private var lastVerifiedSeq: UInt64?
+    private var strayRunsListed = 0
+    /// A damaged frame waits for a few more bytes to tell an insertion into it from damage.
+    private var stalledAt: UInt64?
+    private var lastAt: UInt64 = 0
+    /// Rebuilds a frame without bytes inserted into it (damage only).
+    private var scratch: [UInt8]
 
     private var buffer: [UInt8]
     private var start = 0
@@ -67,6 +138,7 @@ public struct EchoVerifier {
         ringLength = [UInt16](repeating: 0, count: Self.ringSize)
         ringState = [State](repeating: .empty, count: Self.ringSize)
         buffer = [UInt8](repeating: 0, count: Self.bufferSize)
+        scratch = [UInt8](repeating: 0, count: FrameCodec.maxFrameSize)
         latency = Self.makeHistogram()
         anomalies = []
         anomalies.reserveCapacity(Self.anomalyCapacity)
@@ -102,9 +174,7 @@ public struct EchoVerifier {
 
     /// Space to read into, directly; then `commit` what was read. Compacts first if needed.
     public mutating func withReadSpace<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
-        if start > 0 && (end == start || end > Self.bufferSize - FrameCodec.maxFrameSize * 4) {
-            compact()
-        }
+        if end > Self.bufferSize - FrameCodec.maxFrameSize * 4 { compact() }
         return buffer.withUnsafeMutableBytes { raw in
             body(UnsafeMutableRawBufferPointer(rebasing: raw[end...]))
         }
@@ -113,9 +183,10 @@ public struct EchoVerifier {
     /// Bytes just read into the read space, received at `at`: reassemble and verify.
     public mutating func commit(count: Int, at: UInt64) {
         end += count
+        lastAt = at
         counters.bytesEchoed += UInt64(count)
         parse(at: at)
-        if end - start > Self.bufferSize - FrameCodec.maxFrameSize * 2 {
+        if end - start > Self.bufferSize - FrameCodec.maxFrameSize * 2 - Self.historySize {
             // Cannot happen with well-formed traffic (a frame is at most 496 bytes): a stalled
             // partial frame behind a flood of bytes. Drop the oldest byte and go on.
             strayByte()
@@ -141,35 +212,144 @@ public struct EchoVerifier {
         bytes.withUnsafeBytes { ingest($0, at: at) }
     }
 
-    private mutating func endStrayRun() {
-        if strayRun >= FrameCodec.minFrameSize { unattributedDamage += 1 }
-        strayRun = 0
+    private mutating func compact() {
+        // Keep the history before the parse point (or before the stray run in progress), unless
+        // a very long run would leave too little room: then its first bytes go.
+        let want = strayRun > 0 ? runStart : start
+        var keepFrom = want - Swift.min(want, Self.historySize)
+        if end - keepFrom > Self.bufferSize / 2 {
+            keepFrom = start - Swift.min(start, Self.historySize)
+            if strayRun > 0 && runStart < keepFrom { runHistoryLost = true }
+        }
+        guard keepFrom > 0 else { return }
+        let n = end - keepFrom
+        buffer.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            base.copyMemory(from: base + keepFrom, byteCount: n)
+        }
+        start -= keepFrom
+        end = n
+        runStart = Swift.max(0, runStart - keepFrom)
+        lastFrameEnd = lastFrameEnd >= keepFrom ? lastFrameEnd - keepFrom : -1
     }
 
-    private mutating func compact() {
-        let n = end - start
-        if n > 0 {
-            buffer.withUnsafeMutableBytes { raw in
-                let base = raw.baseAddress!
-                base.copyMemory(from: base + start, byteCount: n)
-            }
-        }
-        start = 0
-        end = n
+    // MARK: stray runs
+
+    private mutating func beginRunIfNeeded() {
+        guard strayRun == 0 else { return }
+        runStart = start
+        runAfterFrame = start == lastFrameEnd
+        runHistoryLost = false
+        runCountedAsDamage = false
     }
 
     private mutating func strayByte() {
+        beginRunIfNeeded()
         start += 1
         counters.strayBytes += 1
         strayRun += 1
     }
 
-    private mutating func parse(at: UInt64) {
-        while end - start >= 2 {
+    private mutating func skipToNextMagic() {
+        let skipped = buffer.withUnsafeBufferPointer { buf -> Int in
+            var i = start
+            while i < end && buf[i] != FrameCodec.magic0 { i += 1 }
+            return i - start
+        }
+        start += skipped
+        strayRun += skipped
+        counters.strayBytes += UInt64(skipped)
+    }
+
+    /// The stray run in progress ended (a frame came, or the stream ended): attributes it. A run
+    /// that may be a whole message damaged beyond recognition makes the next loss a corruption.
+    private mutating func endStrayRun(seqAfter: UInt64?, at: UInt64, countsAsDamage: Bool = true) {
+        guard strayRun > 0 else { return }
+        let length = strayRun
+        strayRun = 0
+        let countsAsDamage = countsAsDamage && !runCountedAsDamage
+        if runHistoryLost {
+            recordStray(.inserted, from: start - Swift.min(start, StrayRun.headCapacity), length: length,
+                        seqBefore: lastVerifiedSeq, seqAfter: seqAfter, at: at)
+            if countsAsDamage { unattributedDamage += 1 }
+            return
+        }
+        let kind = classify(from: runStart, length: length, afterFrame: runAfterFrame)
+        if countsAsDamage && (kind == .truncated || (kind != .repeated && length >= FrameCodec.minFrameSize)) {
+            unattributedDamage += 1
+        }
+        recordStray(kind, from: runStart, length: length, seqBefore: lastVerifiedSeq, seqAfter: seqAfter, at: at)
+    }
+
+    /// What the `length` stray bytes at `from` in the buffer were. Looks only at the buffer:
+    /// the bytes before `from` are the stream just seen.
+    private func classify(from: Int, length: Int, afterFrame: Bool) -> StrayKind {
+        buffer.withUnsafeBufferPointer { buf -> StrayKind in
+            let p = buf.baseAddress!
+            if Self.isRepeat(p, from: from, length: length, end: end) { return .repeated }
+            let q = p + from
+            let startsWithMagic = length >= 2 && q[0] == FrameCodec.magic0 && q[1] == FrameCodec.magic1
+            if startsWithMagic {
+                let hex = Self.allHex(q + 2, count: Swift.min(length, FrameCodec.headerSize) - 2)
+                if hex && (length < FrameCodec.headerSize || FrameCodec.parseHeader(q) != nil) { return .truncated }
+                return .inserted
+            }
+            // As long as a frame: a frame damaged beyond recognition, not an extension.
+            return afterFrame && length < FrameCodec.minFrameSize ? .extended : .inserted
+        }
+    }
+
+    /// True when the run equals the bytes right before it or right after it, or (4 bytes or
+    /// more) a piece of the last `historySize` bytes before it.
+    private static func isRepeat(_ p: UnsafePointer<UInt8>, from: Int, length d: Int, end: Int) -> Bool {
+        guard d > 0 && d <= FrameCodec.maxFrameSize else { return false }
+        func same(_ a: Int, _ b: Int) -> Bool {
+            var i = 0
+            while i < d { if p[a + i] != p[b + i] { return false }; i += 1 }
+            return true
+        }
+        if from >= d && same(from - d, from) { return true }
+        if from + 2 * d <= end && same(from + d, from) { return true }
+        if d >= 4 {
+            var i = from - Swift.min(from, historySize)
+            while i + d <= from {
+                if same(i, from) { return true }
+                i += 1
+            }
+        }
+        return false
+    }
+
+    private mutating func recordStray(_ kind: StrayKind, from: Int, length: Int, seqBefore: UInt64?, seqAfter: UInt64?, at: UInt64) {
+        counters.strayRuns += 1
+        let n = UInt64(length)
+        switch kind {
+        case .truncated: counters.strayTruncated += n
+        case .extended: counters.strayExtended += n
+        case .repeated: counters.strayRepeated += n
+        case .inserted: counters.strayInserted += n
+        }
+        guard strayRunsListed < Self.strayEvidenceLimit else { return }
+        strayRunsListed += 1
+        var run = StrayRun(kind: kind, length: length, seqBefore: seqBefore, seqAfter: seqAfter)
+        let count = Swift.max(0, Swift.min(StrayRun.headCapacity, length, end - from))
+        buffer.withUnsafeBufferPointer { buf in
+            for i in 0..<count { run.head[i] = buf[from + i] }
+        }
+        run.headCount = count
+        note(.stray, seq: seqAfter ?? seqBefore ?? 0, at: at, stray: run)
+    }
+
+    // MARK: parsing
+
+    private mutating func parse(at: UInt64, final: Bool = false) {
+        while end - start >= 1 {
             let step: ParseStep = buffer.withUnsafeBufferPointer { buf in
                 let p = buf.baseAddress! + start
                 let avail = end - start
-                if p[0] != FrameCodec.magic0 || p[1] != FrameCodec.magic1 { return .stray }
+                if p[0] != FrameCodec.magic0 { return .stray }
+                if avail < 2 { return .needMore }
+                if p[1] != FrameCodec.magic1 { return .stray }
                 if avail < FrameCodec.headerSize { return .needMore }
                 guard let header = FrameCodec.parseHeader(p) else { return .stray }
                 let seq = resolve(header.seq)
@@ -189,28 +369,119 @@ public struct EchoVerifier {
                 strayByte()
                 skipToNextMagic()
             case .frame(let seq, let length, let known):
+                endStrayRun(seqAfter: seq, at: at)
                 start += length
-                endStrayRun()
+                if known {
+                    lastFrameEnd = start
+                    lastVerifiedSeq = seq
+                }
                 accept(seq: seq, known: known, at: at)
             case .damaged(let seq, let length):
-                start += length
-                endStrayRun()
-                damaged(seq: seq, at: at)
+                switch examineDamaged(length: length, final: final) {
+                case .wait:
+                    if stalledAt == nil { stalledAt = at }
+                    return
+                case .damaged:
+                    endStrayRun(seqAfter: seq, at: at)
+                    start += length
+                    damaged(seq: seq, at: at)
+                case .truncated(let k):
+                    // The frame was cut short: its bytes up to the next header are stray.
+                    endStrayRun(seqAfter: seq, at: at)
+                    let kind = classify(from: start, length: k, afterFrame: start == lastFrameEnd)
+                    counters.strayBytes += UInt64(k)
+                    if kind != .repeated { damaged(seq: seq, at: at) }
+                    let next = buffer.withUnsafeBufferPointer { buf -> UInt64? in
+                        start + k + FrameCodec.headerSize <= end ? FrameCodec.parseHeader(buf.baseAddress! + start + k).map { resolve($0.seq) } : nil
+                    }
+                    recordStray(kind == .repeated ? .repeated : .truncated, from: start, length: k,
+                                seqBefore: lastVerifiedSeq, seqAfter: next, at: at)
+                    start += k
+                case .insertion(let j, let d):
+                    // The frame is whole once `d` bytes at `j` are taken out: echoed, and the
+                    // bytes are stray (their neighbours are this frame on both sides).
+                    endStrayRun(seqAfter: seq, at: at)
+                    let kind = classify(from: start + j, length: d, afterFrame: false)
+                    counters.strayBytes += UInt64(d)
+                    recordStray(kind == .repeated ? .repeated : .inserted, from: start + j, length: d,
+                                seqBefore: seq, seqAfter: seq, at: at)
+                    start += length + d
+                    lastFrameEnd = start
+                    lastVerifiedSeq = seq
+                    accept(seq: seq, known: true, at: at)
+                }
             }
+            stalledAt = nil
         }
     }
 
-    private enum ParseStep { case needMore, stray, frame(seq: UInt64, length: Int, known: Bool), damaged(seq: UInt64, length: Int) }
-
-    private mutating func skipToNextMagic() {
-        let skipped = buffer.withUnsafeBufferPointer { buf -> Int in
-            var i = start
-            while i < end && buf[i] != FrameCodec.magic0 { i += 1 }
-            return i - start
+    private static func allHex(_ p: UnsafePointer<UInt8>, count: Int) -> Bool {
+        var i = 0
+        while i < count {
+            let c = p[i]
+            if !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46)) { return false }
+            i += 1
         }
-        start += skipped
-        strayRun += skipped
-        counters.strayBytes += UInt64(skipped)
+        return true
+    }
+
+    private enum ParseStep { case needMore, stray, frame(seq: UInt64, length: Int, known: Bool), damaged(seq: UInt64, length: Int) }
+    private enum DamageShape: Equatable { case wait, damaged, truncated(Int), insertion(at: Int, count: Int) }
+
+    /// A frame of a known message whose CRC does not match: damaged in place, cut short (the
+    /// next frame's header starts inside it), or whole with a few bytes inserted into it (the
+    /// next frame's magic comes up to `maxInsertion` bytes late, and taking that many bytes
+    /// out somewhere makes the CRC match). Waits for those bytes unless `final`. Damage only:
+    /// the clean path never comes here.
+    private mutating func examineDamaged(length: Int, final: Bool) -> DamageShape {
+        var work: [UInt8] = []
+        swap(&work, &scratch)
+        defer { swap(&work, &scratch) }
+        return buffer.withUnsafeBufferPointer { buf -> DamageShape in
+            work.withUnsafeMutableBufferPointer { out -> DamageShape in
+                let p = buf.baseAddress! + start
+                let avail = end - start
+                let magic0 = FrameCodec.magic0, magic1 = FrameCodec.magic1
+                var k = 2
+                while k < length {
+                    if p[k] == magic0 && (k + 1 >= avail || p[k + 1] == magic1) {
+                        if k + FrameCodec.headerSize <= avail {
+                            if FrameCodec.parseHeader(p + k) != nil { return .truncated(k) }
+                        } else if Self.allHex(p + k + 2, count: avail - k - 2) {
+                            // The start of a header, or of a payload that looks like one: more bytes tell.
+                            if !final { return .wait }
+                            return .truncated(k)
+                        }
+                    }
+                    k += 1
+                }
+                if avail > length && p[length] == magic0 { return .damaged }
+                // Where the next frame's magic may be: 1 ... maxInsertion bytes after the span.
+                var sawMagic = false
+                let q = out.baseAddress!
+                var d = 1
+                while d <= Self.maxInsertion && length + d < avail {
+                    defer { d += 1 }
+                    guard p[length + d] == magic0 && (length + d + 1 >= avail || p[length + d + 1] == magic1) else { continue }
+                    sawMagic = true
+                    // j is where the inserted bytes begin: the frame is p[0..<j] + p[j+d..<length+d].
+                    // From j = length down, one byte changes per step.
+                    q.update(from: p, count: length)
+                    var j = length - 1
+                    while j >= 2 {
+                        q[j] = p[j + d]
+                        if FrameCodec.crcMatches(UnsafePointer(q), length: length),
+                           let h = FrameCodec.parseHeader(UnsafePointer(q)), h.length == length,
+                           FrameCodec.parseHeader(p).map({ $0.seq == h.seq }) ?? false {
+                            return .insertion(at: j, count: d)
+                        }
+                        j -= 1
+                    }
+                }
+                if !sawMagic && !final && avail < length + Self.maxInsertion + 2 { return .wait }
+                return .damaged
+            }
+        }
     }
 
     /// The full sequence number of a 32-bit one on the wire: the closest one already sent.
@@ -293,10 +564,34 @@ public struct EchoVerifier {
         return micros
     }
 
+    /// No more bytes will come (the run's last echoes are in): a damaged frame is decided, the
+    /// stray run in progress ends, and a partial frame left in the buffer is stray (truncated).
+    public mutating func endOfStream(at: UInt64) {
+        parse(at: at, final: true)
+        endStrayRun(seqAfter: nil, at: at)
+        if end > start {
+            beginRunIfNeeded()
+            strayRun = end - start
+            counters.strayBytes += UInt64(end - start)
+            start = end
+            endStrayRun(seqAfter: nil, at: at)
+        }
+        stalledAt = nil
+    }
+
     // MARK: time
 
     /// Counts as lost every message outstanding for longer than the loss timeout.
     public mutating func expire(now: UInt64) {
+        if strayRun > 0 && now &- lastAt >= lossTimeout / 4 {
+            // Quiet since the last stray byte: the run is over.
+            endStrayRun(seqAfter: nil, at: lastAt)
+        }
+        if let s = stalledAt, now &- s >= lossTimeout / 4 || (nextExpiry.map { now >= $0 } ?? false) {
+            // No more bytes came to tell an insertion from damage: decide with what is there.
+            stalledAt = nil
+            parse(at: now, final: true)
+        }
         while lowSeq < nextSeq {
             let slot = Int(lowSeq & Self.ringMask)
             if ringSeq[slot] == lowSeq && ringState[slot] == .outstanding {
@@ -325,8 +620,8 @@ public struct EchoVerifier {
         if misattributedDamage > 0 {
             misattributedDamage -= 1
             ringState[slot] = .corrupted
-        } else if unattributedDamage > 0 || strayRun >= FrameCodec.minFrameSize {
-            if unattributedDamage > 0 { unattributedDamage -= 1 } else { strayRun = 0 }
+        } else if unattributedDamage > 0 || (strayRun >= FrameCodec.minFrameSize && !runCountedAsDamage) {
+            if unattributedDamage > 0 { unattributedDamage -= 1 } else { runCountedAsDamage = true }
             ringState[slot] = .corrupted
             counters.corrupted += 1
             note(.corrupted, seq: seq, at: at)
@@ -368,18 +663,28 @@ public struct EchoVerifier {
         }
         outstanding = 0
         lowSeq = nextSeq
-        counters.strayBytes += UInt64(end - start)
+        // The bytes of a half-received frame died with the link: stray (a truncated frame).
+        endStrayRun(seqAfter: nil, at: lastAt, countsAsDamage: false)
+        if end > start {
+            beginRunIfNeeded()
+            strayRun = end - start
+            counters.strayBytes += UInt64(end - start)
+            start = end
+            endStrayRun(seqAfter: nil, at: lastAt, countsAsDamage: false)
+        }
         start = 0
         end = 0
         strayRun = 0
+        lastFrameEnd = -1
+        stalledAt = nil
         return reclassified
     }
 
     // MARK: anomalies
 
-    private mutating func note(_ kind: Anomaly.Kind, seq: UInt64, at: UInt64, latency: UInt64 = 0) {
+    private mutating func note(_ kind: Anomaly.Kind, seq: UInt64, at: UInt64, latency: UInt64 = 0, stray: StrayRun? = nil) {
         if anomalies.count < Self.anomalyCapacity {
-            anomalies.append(Anomaly(kind: kind, seq: seq, at: at, latencyMicros: latency))
+            anomalies.append(Anomaly(kind: kind, seq: seq, at: at, latencyMicros: latency, stray: stray))
         } else {
             anomaliesDropped += 1
         }

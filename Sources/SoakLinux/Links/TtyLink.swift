@@ -24,7 +24,9 @@ public final class TtyLink: Link {
     public init(path: String) throws(LinkOpenError) {
         self.path = path
         do {
-            device = try TtyDevice.open(path, .readWrite)
+            // What is already waiting (the driver's greeting, a previous run's echoes) is kept:
+            // the runner drains it before the first send and puts it on the timeline.
+            device = try TtyDevice.open(path, .readWrite, keepingInput: true)
         } catch {
             let reason = switch error.step {
             case .notATerminal: error.what

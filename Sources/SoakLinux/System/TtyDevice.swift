@@ -32,7 +32,8 @@ public struct TtyDevice: Sendable {
 
     /// Runs the open sequence; on any failure the descriptor is closed again.
     /// - access: `.readWrite` for a link, `.readOnly` for a UART that is only listened to.
-    /// - keepingInput: keep what arrived before the open (a UART's boot banner); a link flushes.
+    /// - keepingInput: keep what arrived before the open (a UART's boot banner; a link's waiting
+    ///   bytes, which the runner drains and records); false flushes both queues.
     /// - baud: set the line speed (a UART); nil leaves it (a virtual tty has none).
     public static func open(_ path: String, _ access: FileDescriptor.AccessMode, keepingInput: Bool = false,
                             baud: Int? = nil) throws(OpenFailure) -> TtyDevice {

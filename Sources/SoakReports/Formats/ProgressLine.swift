@@ -44,7 +44,7 @@ public struct ProgressLine {
                 n.add(sparse: net)
                 text += " (network \(CriteriaCheck.formatMicros(n.max)))"
             }
-            let bad = [("lost", p.lost), ("corrupted", p.corrupted), ("duplicated", p.duplicated), ("out of order", p.outOfOrder)]
+            let bad = [("lost", p.lost), ("corrupted", p.corrupted), ("duplicated", p.duplicated), ("out of order", p.outOfOrder), ("stray bytes", p.strayBytes)]
                 .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
             if !bad.isEmpty { text += ", " + bad.joined(separator: ", ") }
             if failures > 0 { text += ", link failures \(failures) (\(recoveries) recovered)" }
@@ -63,6 +63,8 @@ public struct ProgressLine {
             guard let f = event.finding, let next = ReportSentences.nextStep(f.findingClass),
                   explained.insert(f.findingClass).inserted else { return nil }
             return "\(stamp) \(f.findingClass): \(f.explanation); next: \(next)"
+        case .drained:
+            return "\(stamp) \(event.message ?? "drained bytes waiting at open")"
         case .runEnd:
             return "\(stamp) run ended: \(event.end?.reason.rawValue ?? "?")\(event.end?.detail.map { " (\($0))" } ?? "")"
         default:

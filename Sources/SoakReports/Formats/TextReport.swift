@@ -28,7 +28,10 @@ public enum TextReport {
         if let g = s.scheduleLagMicros {
             lines.append("  send lag behind schedule: p50 \(CriteriaCheck.formatMicros(g.p50)), p99 \(CriteriaCheck.formatMicros(g.p99)), max \(CriteriaCheck.formatMicros(g.max))")
         }
-        if t.strayBytes > 0 { lines.append("  \(t.strayBytes) stray bytes outside any frame") }
+        if t.strayBytes > 0 {
+            // A timeline of an earlier version has no attribution.
+            lines.append("  \(t.strayBytes) stray bytes outside any frame" + (t.strayRuns > 0 ? ": \(t.strayAttribution)" : ""))
+        }
         for f in s.linkFailures {
             lines.append("  \(f.kind.rawValue) at \(String(format: "%.3f", f.atSeconds)) s: \(f.diagnosis ?? f.reason)")
         }

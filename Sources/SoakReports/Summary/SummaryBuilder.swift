@@ -102,7 +102,7 @@ public enum SummaryBuilder {
                 }
             case .source:
                 if let seen = e.seen, boardSeen[seen.key] == nil { boardSeen[seen.key] = seen.value }
-            case .runStart, .linkOpen, .power, .action, .place:
+            case .runStart, .linkOpen, .power, .action, .place, .drained:
                 break
             }
         }

@@ -95,6 +95,10 @@ public enum HtmlReport {
             ("duplicated", t.duplicated), ("out of order", t.outOfOrder), ("unanswered", t.unanswered),
         ]
         if t.strayBytes > 0 { rows.append(("stray bytes", t.strayBytes)) }
+        for (name, n) in [("stray: truncated frame", t.strayTruncated), ("stray: extended frame", t.strayExtended),
+                          ("stray: repeated", t.strayRepeated), ("stray: inserted", t.strayInserted)] where n > 0 {
+            rows.append((name, n))
+        }
         var body = table(rows.map(\.0), ["<tr>" + rows.map { "<td class=\"num\">\($0.1)</td>" }.joined() + "</tr>"])
         body += "<p>\(String(format: "%.1f", s.messagesPerSecond)) echoed messages per second over \(Markup.escape(TimeText.duration(s.durationSeconds))); "
             + "\(t.bytesSent) bytes sent, \(t.bytesEchoed) echoed.</p>"
