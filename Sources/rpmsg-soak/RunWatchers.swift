@@ -23,12 +23,13 @@ extension SoakSession {
         for source in sources { source.start(into: inbox) }
         let uartLog = LineLog(path: "\(folder)/uart.log", startMono: monoStart)
         let kernelLog = LineLog(path: "\(folder)/kernel.log", startMono: monoStart)
-        let watch = SoakRunner.Watch(inbox: inbox, uartWatched: sources.contains { $0.source == .uart },
+        var watch = SoakRunner.Watch(inbox: inbox, uartWatched: sources.contains { $0.source == .uart },
                                      kernelWatched: sources.contains { $0.source == .kernel }, ready: parts.readyLine,
                                      readyTimeout: board.uart?.readyTimeout ?? .seconds(30),
-                                     recordNotice: { source, text, at in (source == .uart ? uartLog : kernelLog).append(note: text, at: at) }) { line in
-            (line.source == .uart ? uartLog : kernelLog).append(line)
-        }
+                                     recordNotice: { source, text, at in (source == .uart ? uartLog : kernelLog).append(note: text, at: at) },
+                                     flush: { uartLog.flush(); kernelLog.flush() },
+                                     record: { line in (line.source == .uart ? uartLog : kernelLog).append(line) })
+        watch.stopSources = { for source in sources { source.stop() } }
         return (sources, watch)
     }
 }

@@ -27,6 +27,9 @@ public struct Event: Codable, Sendable, Equatable {
         /// Bytes already waiting in the link when it opened (a probe greeting, a previous run's
         /// echoes): read before the first send, kept here, not judged.
         case drained
+        /// A flood outran uart.log or kernel.log: lines checked against every rule, none could
+        /// match, counted here instead of kept.
+        case linesNotKept = "lines_not_kept"
         case runEnd = "run_end"
     }
 
@@ -49,9 +52,24 @@ public struct Event: Codable, Sendable, Equatable {
     /// What the board said about itself (a `source` event): the firmware's banner line, the
     /// kernel's version.
     public var seen: BoardSeen?
+    /// `lines_not_kept`: how many lines of which source, read between which times.
+    public var notKept: LinesNotKept?
 
     public init(t: Double, wall: String, type: Kind, message: String? = nil) {
         self.t = t; self.wall = wall; self.type = type; self.message = message
+    }
+}
+
+/// Lines a flood kept out of uart.log or kernel.log, read between `fromSeconds` and `toSeconds`
+/// of the run. Each was checked against every rule first and could not match one.
+public struct LinesNotKept: Codable, Sendable, Equatable {
+    public var source: SourceLine.Source
+    public var count: UInt64
+    public var fromSeconds: Double
+    public var toSeconds: Double
+
+    public init(source: SourceLine.Source, count: UInt64, fromSeconds: Double, toSeconds: Double) {
+        self.source = source; self.count = count; self.fromSeconds = fromSeconds; self.toSeconds = toSeconds
     }
 }
 

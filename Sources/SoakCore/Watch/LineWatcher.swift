@@ -15,14 +15,17 @@ public struct LineWatcher {
     }
 
     /// The NXP echo demo's banner, the firmware line when the board file names no `ready`.
-    static let defaultBanner = try! NSRegularExpression(pattern: #"RPMSG String Echo FreeRTOS RTOS API Demo"#)
-    static let linuxVersion = try! NSRegularExpression(pattern: #"Linux version (\S+)"#)
+    static let defaultBanner = try! Pattern(#"RPMSG String Echo FreeRTOS RTOS API Demo"#)
+    static let linuxVersion = try! Pattern(#"Linux version (\S+)"#)
     /// What the board said about itself so far.
     public private(set) var seen: [BoardSeen.Key: String] = [:]
 
     let rules: RuleSet
-    let ready: NSRegularExpression?
-    private var heartbeat: (rule: HeartbeatRule, regex: NSRegularExpression, lastSeen: UInt64, reported: Bool)?
+    let ready: Pattern?
+    private var heartbeat: (rule: HeartbeatRule, pattern: Pattern, lastSeen: UInt64, reported: Bool)?
+    /// Which lines a flood may thin from the logs: those no rule, ready line, banner or
+    /// heartbeat could match. Thread-safe, for the inbox on the readers' threads.
+    public let triage: LineTriage
 
     /// Until then a firmware banner, a lost UART or a re-installed tty are our own power cycle's doing.
     public private(set) var expectedRebootUntil: UInt64 = 0
@@ -46,13 +49,15 @@ public struct LineWatcher {
 
     public init(rules: RuleSet, heartbeat: HeartbeatRule?, ready: NSRegularExpression?, start: UInt64) throws(ConfigError) {
         self.rules = rules
-        self.ready = ready
+        self.ready = ready.map(Pattern.init)
         if let h = heartbeat {
-            guard let re = try? NSRegularExpression(pattern: h.pattern) else {
+            guard let re = try? Pattern(h.pattern) else {
                 throw ConfigError(file: "profile", line: 0, column: 0, key: "heartbeat.pattern", message: "the pattern does not compile: \(h.pattern)")
             }
             self.heartbeat = (h, re, start, false)
         }
+        triage = LineTriage(rules: rules, uart: [self.ready, self.heartbeat?.pattern, Self.defaultBanner].compactMap { $0 },
+                            kernel: [Self.linuxVersion])
         started(at: start)
     }
 
@@ -72,11 +77,14 @@ public struct LineWatcher {
 
     /// Judges what the readers queued, in order.
     public mutating func take(_ items: [LineInbox.Item], into notes: inout [Note]) {
-        for item in items {
-            switch item {
-            case .line(let line): take(line, into: &notes)
-            case .notice(let source, let notice, let at): take(notice, from: source, at: at, into: &notes)
-            }
+        for item in items { take(item, into: &notes) }
+    }
+
+    /// Judges one queued item.
+    public mutating func take(_ item: LineInbox.Item, into notes: inout [Note]) {
+        switch item {
+        case .line(let line): take(line, into: &notes)
+        case .notice(let source, let notice, let at): take(notice, from: source, at: at, into: &notes)
         }
         if recentLines.count > Self.recentLineLimit { recentLines.removeFirst(recentLines.count - Self.recentLineLimit / 2) }
     }
@@ -84,20 +92,20 @@ public struct LineWatcher {
     mutating func take(_ line: SourceLine, into notes: inout [Note]) {
         recentLines.append(line)
         if line.source == .uart {
-            let isReady = ready.map { Self.matches($0, line.text) } ?? false
+            let isReady = ready?.matches(line.text) ?? false
             if isReady { readySeenAt = line.at }
-            if seen[.firmware] == nil, isReady || (ready == nil && Self.matches(Self.defaultBanner, line.text)) {
+            if seen[.firmware] == nil, isReady || (ready == nil && Self.defaultBanner.matches(line.text)) {
                 let banner = line.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 seen[.firmware] = banner
                 notes.append(.seen(BoardSeen(key: .firmware, value: banner), source: .uart, at: line.at))
             }
-            if let h = heartbeat, Self.matches(h.regex, line.text) {
+            if let h = heartbeat, h.pattern.matches(line.text) {
                 heartbeat?.lastSeen = line.at
                 heartbeat?.reported = false
             }
         }
         if line.source == .kernel, seen[.kernel] == nil,
-           let m = Self.linuxVersion.firstMatch(in: line.text, range: NSRange(line.text.startIndex..., in: line.text)),
+           let m = Self.linuxVersion.firstMatch(in: line.text),
            let r = Range(m.range(at: 1), in: line.text) {
             seen[.kernel] = String(line.text[r])
             notes.append(.seen(BoardSeen(key: .kernel, value: String(line.text[r])), source: .kernel, at: line.at))
@@ -160,9 +168,5 @@ public struct LineWatcher {
         if findings.count > Self.findingLimit { findings.removeFirst(Self.findingLimit / 2) }
         notes.append(.finding(f, at: at))
         if f.action == .recover && recoverFinding == nil { recoverFinding = (at, f) }
-    }
-
-    static func matches(_ re: NSRegularExpression, _ text: String) -> Bool {
-        re.firstMatch(in: text, range: NSRange(location: 0, length: (text as NSString).length)) != nil
     }
 }

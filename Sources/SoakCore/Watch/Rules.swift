@@ -55,11 +55,12 @@ public struct Finding: Sendable, Codable, Equatable {
     public var details: [String: String]?
 }
 
-/// The rules of a run, compiled once. Matching allocates only when a line matches.
+/// The rules of a run, compiled once. Matching allocates only when a line matches; a line
+/// without a rule's required text never reaches that rule's regular expression.
 public final class RuleSet: @unchecked Sendable {
     struct Compiled {
         let rule: Rule
-        let regex: NSRegularExpression
+        let pattern: Pattern
     }
     let compiled: [Compiled]
     public var rules: [Rule] { compiled.map(\.rule) }
@@ -69,7 +70,7 @@ public final class RuleSet: @unchecked Sendable {
         var out: [Compiled] = []
         for r in rules {
             do {
-                out.append(Compiled(rule: r, regex: try NSRegularExpression(pattern: r.pattern)))
+                out.append(Compiled(rule: r, pattern: try Pattern(r.pattern)))
             } catch {
                 throw ConfigError(file: "rules", line: 0, column: 0, key: r.name, message: "pattern does not compile: \(r.pattern)")
             }
@@ -77,15 +78,20 @@ public final class RuleSet: @unchecked Sendable {
         compiled = out
     }
 
+    /// Whether a rule could match `line` (its required text is there): a line for which this
+    /// is false can be thinned from the logs without losing a finding. Thread-safe.
+    public func mayMatch(_ line: SourceLine) -> Bool {
+        compiled.contains { c in (c.rule.source == nil || c.rule.source == line.source) && c.pattern.mayMatch(line.text) }
+    }
+
     /// Every finding for one line (usually none).
     public func match(_ line: SourceLine, linkEverEchoed: Bool) -> [Finding] {
         var out: [Finding] = []
-        let ns = line.text as NSString
-        let range = NSRange(location: 0, length: ns.length)
         for c in compiled {
             if let s = c.rule.source, s != line.source { continue }
             if c.rule.midRunOnly && !linkEverEchoed { continue }
-            guard let m = c.regex.firstMatch(in: line.text, range: range) else { continue }
+            guard let m = c.pattern.firstMatch(in: line.text) else { continue }
+            let ns = line.text as NSString
             var captures: [String] = []
             for i in 0..<m.numberOfRanges {
                 let r = m.range(at: i)

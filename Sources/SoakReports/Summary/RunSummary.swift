@@ -37,6 +37,9 @@ public struct RunSummary: Codable, Sendable {
     /// The network between the tester and the board, when there was one (a board reached over
     /// ssh from a lab host): every latency figure of the run includes it.
     public var network: NetworkSummary? = nil
+    /// Lines a flood kept out of uart.log and kernel.log, per source (`uart`, `kernel`); each
+    /// was checked against every rule and could not match one. Absent when none.
+    public var linesNotKept: [String: UInt64]? = nil
 
     // Not in summary.json (its schema is unchanged): what the JUnit cases need from the
     // run_start event, so that every run of a profile has the same cases.
@@ -51,7 +54,7 @@ public struct RunSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case schema, profile, profilePath, board, boardPath, seed, host, tool, startedAt, endedAt, durationSeconds
         case verdict, endReason, endDetail, totals, messagesPerSecond, latencyMicros, scheduleLagMicros, linkFailures
-        case findings, findingCounts, reliability, criteria, phases, anomalies, warnings, network
+        case findings, findingCounts, reliability, criteria, phases, anomalies, warnings, network, linesNotKept
     }
 }
 

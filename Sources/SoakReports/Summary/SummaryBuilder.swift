@@ -36,6 +36,7 @@ public enum SummaryBuilder {
         var lastWall = first.wall
         var warnings = warnings
         var boardSeen: [BoardSeen.Key: String] = [:]
+        var notKept: [SourceLine.Source: (count: UInt64, notes: Int, from: Double, to: Double)] = [:]
 
         func closePhase() {
             guard !phases.isEmpty else { return }
@@ -102,11 +103,23 @@ public enum SummaryBuilder {
                 }
             case .source:
                 if let seen = e.seen, boardSeen[seen.key] == nil { boardSeen[seen.key] = seen.value }
+            case .linesNotKept:
+                if let n = e.notKept {
+                    let was = notKept[n.source] ?? (0, 0, n.fromSeconds, n.toSeconds)
+                    notKept[n.source] = (was.count + n.count, was.notes + 1, min(was.from, n.fromSeconds), max(was.to, n.toSeconds))
+                }
             case .runStart, .linkOpen, .power, .action, .place, .drained:
                 break
             }
         }
         closePhase()
+        for source in [SourceLine.Source.uart, .kernel] {
+            guard let n = notKept[source] else { continue }
+            let (log, what) = source == .uart ? ("uart.log", "UART lines") : ("kernel.log", "kernel records")
+            warnings.append("\(source.rawValue): \(n.count) \(what) not kept in \(log) during floods between "
+                + String(format: "%.3f s and %.3f s", n.from, n.to) + " (\(n.notes) note\(n.notes == 1 ? "" : "s") on the timeline); "
+                + "each was checked against every rule and could not match one")
+        }
 
         // A fatal finding that ended the link (the kernel's kick failure) is a hang seen early.
         let hangs = UInt64(failures.filter { $0.kind == .hang || $0.kind == .finding }.count)
@@ -178,6 +191,9 @@ public enum SummaryBuilder {
         summary.passCriteria = info.profile.criteria
         summary.firmwareBanner = boardSeen[.firmware]
         summary.kernelVersion = boardSeen[.kernel]
+        if !notKept.isEmpty {
+            summary.linesNotKept = Dictionary(uniqueKeysWithValues: notKept.map { ($0.key.rawValue, $0.value.count) })
+        }
         if case .ssh(let target) = info.board.link.location {
             summary.network = NetworkSummary(path: "ssh to \(target.destination)", roundTripMicros: latencySummary(network))
         }
