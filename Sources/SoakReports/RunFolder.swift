@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import SoakCore
 
 /// A run's folder: `events.jsonl` in, `summary.json`, `junit.xml`, `report.txt`, `report.md` and `report.html`
@@ -11,6 +12,14 @@ public enum RunFolder {
     public static func read(directory: String) throws -> (summary: RunSummary, events: [Event]) {
         let (events, warnings) = try TimelineReader.read(path: "\(directory)/\(timelineName)")
         return (try SummaryBuilder.build(events: events, warnings: warnings), events)
+    }
+
+    /// A timeline cut off mid-line (the tester was killed while writing) loses that torn line
+    /// before more is appended to it (`run --resume`); true when there was one.
+    public static func dropTornLastLine(path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path), let last = data.last, last != 0x0A else { return false }
+        let keep = (data.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
+        return truncate(path, off_t(keep)) == 0
     }
 
     public static func writeReports(directory: String) throws -> RunSummary {

@@ -34,6 +34,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "How long --reserve waits for a place (default 1h).")
     var reserveTimeout: String = "1h"
 
+    @Option(name: .long, help: "Go on with the run in this run folder, which stopped before its end (killed, crashed, interrupted, the machine rebooted): the same profile and board as it used, the phase and counts where it stopped; the gap is marked on the timeline and in the reports. No profile argument.")
+    var resume: String?
+
     @Option(name: .long, help: "After the reports, judge the run against this baseline (a run folder or a summary.json) with the profile's gate: block: compare.json and compare.md in the run folder, the gate's cases in junit.xml, exit 1 on a regression.")
     var baseline: String?
 
@@ -50,6 +53,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        if let resume { return try resumeRun(resume) }
         var plan = try Loading.load(config)
         // Read before the board is touched: a baseline that cannot be read is a usage error.
         var baselineRun: CompareInput?
@@ -69,6 +73,32 @@ struct Run: ParsableCommand {
         }
         let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun).run()
         throw ExitCode(code)
+    }
+
+    /// `--resume DIR`: the run's own profile and board, from its timeline.
+    private func resumeRun(_ folder: String) throws {
+        func usage(_ text: String) -> ExitCode {
+            FileHandle.standardError.write(Data("rpmsg-soak: --resume \(folder): \(text)\n".utf8))
+            return ExitCode(2)
+        }
+        if config.profile != nil || config.board != nil || config.seed != nil || reserve != nil {
+            throw usage("a resumed run uses the profile, board and seed it started with: give no profile, --board, --seed or --reserve")
+        }
+        let point: ResumePoint
+        do {
+            point = try ResumePoint(events: try TimelineReader.read(path: "\(folder)/\(RunFolder.timelineName)").events)
+        } catch {
+            throw usage("\(error)")
+        }
+        let plan = Plan(profile: point.info.profile, board: point.info.board, profilePath: point.info.profilePath,
+                        boardPath: point.info.boardPath)
+        var baselineRun: CompareInput?
+        if let baseline {
+            do { baselineRun = try CompareFolders.read(baseline) } catch { throw usage("--baseline: \(error)") }
+        }
+        var session = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun)
+        session.resume = (folder, point)
+        throw ExitCode(session.run())
     }
 }
 
@@ -249,8 +279,12 @@ struct Plan {
 
 enum Loading {
     static func load(_ options: ConfigOptions) throws -> Plan {
+        guard let profilePath = options.profile else {
+            FileHandle.standardError.write(Data("rpmsg-soak: a profile is needed, for example: rpmsg-soak run profiles/smoke.yaml\n".utf8))
+            throw ExitCode(2)
+        }
         do {
-            var profile = try ConfigLoader.loadProfile(path: options.profile)
+            var profile = try ConfigLoader.loadProfile(path: profilePath)
             if let seed = options.seed { profile.seed = seed }
             let board: BoardConfig
             let boardPath: String
@@ -261,7 +295,7 @@ enum Loading {
                 board = BoardConfig.builtInSimulator
                 boardPath = "built-in simulator"
             }
-            return Plan(profile: profile, board: board, profilePath: options.profile, boardPath: boardPath)
+            return Plan(profile: profile, board: board, profilePath: profilePath, boardPath: boardPath)
         } catch {
             FileHandle.standardError.write(Data("rpmsg-soak: configuration error: \(error)\n".utf8))
             throw ExitCode(2)

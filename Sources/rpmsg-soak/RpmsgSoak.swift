@@ -40,7 +40,7 @@ struct RpmsgSoak: ParsableCommand {
 /// Profile and board chosen on the command line, loaded and validated.
 struct ConfigOptions: ParsableArguments {
     @Argument(help: "The soak profile (YAML), for example profiles/smoke.yaml.")
-    var profile: String
+    var profile: String?
 
     @Option(name: .long, help: "The board file (YAML). Default: the built-in simulated board.")
     var board: String?

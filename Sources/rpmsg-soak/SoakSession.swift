@@ -19,8 +19,12 @@ struct SoakSession {
     /// `run --baseline`: judged against it after the reports.
     var baseline: CompareInput? = nil
 
+    /// `run --resume`: the run folder to go on in, and where its run stopped.
+    var resume: (folder: String, point: ResumePoint)? = nil
+
     func run() -> Int32 {
         installStopHandlers()
+        if let resume { return resumeRun(resume.folder, resume.point) }
         let wallStart = Date()
         let monoStart = MonotonicClock.read()
         let folder: String
@@ -43,10 +47,46 @@ struct SoakSession {
         start.run = RunInfo(profile: plan.profile, board: farm.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
                             seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
         timeline.emit(start)
+        return soakAndReport(farm: farm, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
+    }
+
+    /// The same run goes on in `folder`: its timeline continues with a `resumed` event at the
+    /// run time the wall clock says (the gap shows as a gap), counts and phase from the stop.
+    private func resumeRun(_ folder: String, _ point: ResumePoint) -> Int32 {
+        let path = "\(folder)/\(RunFolder.timelineName)"
+        let torn = RunFolder.dropTornLastLine(path: path)
+        let timeline: TimelineWriter
+        do {
+            timeline = try TimelineWriter(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("rpmsg-soak: --resume \(folder): cannot append to its timeline: \(error)\n".utf8))
+            return 2
+        }
+        print("run folder: \(folder)")
+        fflush(nil)
+        let at = point.resumeAt(wallNow: Date())
+        // The run's own start, moved back on this machine's monotonic clock (which restarted
+        // at a reboot): differences wrap consistently, so every `t` continues the run's.
+        let monoStart = MonotonicClock.read() &- UInt64(at * 1e9)
+        let gap = at - point.stoppedAt
+        var e = Event(t: at, wall: WallTime.iso8601(point.startWall.addingTimeInterval(at)), type: .resumed,
+                      message: "resumed after a gap of " + String(format: "%.1f s", gap) + ": the run had stopped at "
+                          + String(format: "%.1f s", point.stoppedAt) + " (\(point.stop.rawValue)); phase \(plan.profile.phases[point.phaseIndex].name) goes on with "
+                          + String(format: "%.1f s", max(0, Double(plan.profile.phases[point.phaseIndex].duration.nanoseconds) / 1e9 - point.soakedInPhase)) + " left"
+                          + (torn ? "; the torn last line of the timeline was dropped" : ""))
+        e.resumed = ResumeMark(stop: point.stop, stoppedAtSeconds: point.stoppedAt, gapSeconds: gap, countsAtSeconds: point.countsAt)
+        timeline.emit(e)
+        timeline.sync()
+        if !quiet { print("[\(ProgressLine.clock(at))] \(e.message ?? "resumed")") }
+        let farm = FarmPlace(board: plan.board, reserve: nil)
+        return soakAndReport(farm: farm, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: point.startWall)
+    }
+
+    private func soakAndReport(farm: FarmPlace, folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date) -> Int32 {
         if let what = farm.note { timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what)) }
         if let error = farm.error {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
-            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
             timeline.emit(e)
         } else {
             soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
@@ -94,7 +134,7 @@ struct SoakSession {
         func endEarly(_ error: Error) {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
             e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(),
-                           seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+                           seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
             timeline.emit(e)
         }
         // A relay line is requested first and held for the whole run: if someone else holds
@@ -164,7 +204,9 @@ struct SoakSession {
 
         tightenTimerSlack()
         // Without --quiet a line per interval, failure and recovery: the sign of life of a long run.
-        let sink: EventSink = quiet ? timeline : ProgressSink(next: timeline) { line in
+        // A resumed run's lines count from its counts so far.
+        let resumedAt = resume.map { (t: Double(MonotonicClock.read() &- monoStart) / 1e9, totals: $0.point.counters) }
+        let sink: EventSink = quiet ? timeline : ProgressSink(next: timeline, resumedAt: resumedAt) { line in
             print(line)
             fflush(nil)
         }
@@ -176,7 +218,7 @@ struct SoakSession {
         do {
             runner = try SoakRunner(profile: plan.profile, link: link, clock: MonotonicClock(), sink: sink,
                                     runStartMono: monoStart, runStartWall: wallStart, watch: watch.runnerWatch,
-                                    recovery: parts.recoverySteps(power: power), network: network,
+                                    recovery: parts.recoverySteps(power: power), network: network, resume: resume?.point,
                                     shouldStop: { stopRequested.load(ordering: .relaxed) })
         } catch {
             endEarly(error)

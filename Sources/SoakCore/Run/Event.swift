@@ -30,6 +30,9 @@ public struct Event: Codable, Sendable, Equatable {
         /// A flood outran uart.log or kernel.log: lines checked against every rule, none could
         /// match, counted here instead of kept.
         case linesNotKept = "lines_not_kept"
+        /// `run --resume`: the run goes on after a gap (the tester stopped, crashed, or the
+        /// machine running it rebooted).
+        case resumed
         case runEnd = "run_end"
     }
 
@@ -54,6 +57,8 @@ public struct Event: Codable, Sendable, Equatable {
     public var seen: BoardSeen?
     /// `lines_not_kept`: how many lines of which source, read between which times.
     public var notKept: LinesNotKept?
+    /// `resumed`: how the previous part stopped and the gap.
+    public var resumed: ResumeMark?
 
     public init(t: Double, wall: String, type: Kind, message: String? = nil) {
         self.t = t; self.wall = wall; self.type = type; self.message = message
@@ -209,5 +214,14 @@ public enum WallTime {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return f.string(from: date)
+    }
+
+    /// The date of an `iso8601` text (with or without fractional seconds).
+    public static func parse(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: text)
     }
 }

@@ -54,6 +54,8 @@ public final class SoakRunner {
     let shouldStop: () -> Bool
     let runStartMono: UInt64
     let strategy: RecoveryStrategy?
+    /// `run --resume`: where the previous part of the run stopped.
+    let resume: ResumePoint?
 
     var watcher: LineWatcher
     var verifier: EchoVerifier
@@ -85,11 +87,12 @@ public final class SoakRunner {
     /// - waiter: how waits outside the link pass; default: real time on the inbox.
     /// - recovery: the board's recovery steps; used when the profile has a `recovery:` policy.
     /// - network: the round trip of the path to a remote board, recorded with each interval.
+    /// - resume: a resumed run: counting goes on from its counts, the schedule from its phase.
     /// - Throws: a rule or heartbeat pattern that does not compile (the loader checks them
     ///   first; a run never goes on with an empty rule set).
     public init(profile: Profile, link: Link, clock: SoakClock, waiter: Waiter? = nil, sink: EventSink,
                 runStartMono: UInt64, runStartWall: Date, watch: Watch? = nil, recovery: [RecoveryStep] = [],
-                network: NetworkProbe? = nil, shouldStop: @escaping () -> Bool) throws(ConfigError) {
+                network: NetworkProbe? = nil, resume: ResumePoint? = nil, shouldStop: @escaping () -> Bool) throws(ConfigError) {
         self.profile = profile
         self.link = link
         self.watch = watch
@@ -98,6 +101,7 @@ public final class SoakRunner {
         self.recorder = TimelineRecorder(sink: sink, clock: clock, runStartMono: runStartMono, runStartWall: runStartWall)
         self.shouldStop = shouldStop
         self.runStartMono = runStartMono
+        self.resume = resume
         watcher = try LineWatcher(rules: try RuleSet(profile.effectiveRules), heartbeat: profile.heartbeat,
                                   ready: watch?.ready, start: runStartMono)
         strategy = profile.recovery.map { RecoveryStrategy(policy: $0, steps: recovery) }
@@ -112,7 +116,13 @@ public final class SoakRunner {
         drainWaiting(after: "open")
         let start = clock.now()
         watcher.started(at: start)
-        traffic.begin(at: start, recorder: recorder)
+        if let resume {
+            verifier.continueCounting(from: resume.counters)
+            traffic.begin(at: start, recorder: recorder,
+                          resuming: (resume.phaseIndex, UInt64(max(0, resume.soakedInPhase) * 1e9)))
+        } else {
+            traffic.begin(at: start, recorder: recorder)
+        }
         cycleStartAt = start
         var end: (reason: RunEnd.Reason, detail: String?)
 

@@ -49,10 +49,16 @@ struct TrafficLoop {
     var draining: Bool { drainUntil != nil }
     var writePending: Bool { pendingLength > 0 }
 
-    mutating func begin(at start: UInt64, recorder: TimelineRecorder) {
-        schedule = TrafficSchedule(phases: profile.phases, start: start, seed: profile.seed)
+    /// - resuming: a resumed run's phase and how much of it was soaked (ns): its start is on
+    ///   the timeline already.
+    mutating func begin(at start: UInt64, recorder: TimelineRecorder, resuming: (phase: Int, soaked: UInt64)? = nil) {
         nextInterval = start &+ profile.reportInterval.nanoseconds
         lastIntervalAt = start
+        if let r = resuming {
+            schedule = TrafficSchedule(phases: profile.phases, resuming: r.phase, soaked: r.soaked, at: start, seed: profile.seed)
+            return
+        }
+        schedule = TrafficSchedule(phases: profile.phases, start: start, seed: profile.seed)
         emitPhase(0, at: start, recorder: recorder)
     }
 

@@ -643,6 +643,16 @@ public struct EchoVerifier {
 }
 
 extension EchoVerifier {
+    /// A resumed run (`run --resume`): counting goes on from `counters`, and sequence numbers
+    /// from the messages already sent, before anything is sent.
+    public mutating func continueCounting(from previous: Counters) {
+        precondition(nextSeq == 0, "continueCounting before the first send")
+        counters = previous
+        nextSeq = previous.sent
+        lowSeq = previous.sent
+        highestEchoed = previous.sent > 0 ? previous.sent - 1 : nil
+    }
+
     /// The latency histogram holds one interval: the runner folds it into the run's total.
     public mutating func resetIntervalLatency() { latency.reset() }
     public mutating func resetAnomaliesDropped() { anomaliesDropped = 0 }

@@ -26,6 +26,18 @@ public struct TrafficSchedule: Sendable {
         sizeState = seed ^ 0x5EED_5EED_5EED_5EED
     }
 
+    /// A resumed run (`run --resume`): `soaked` ns of phase `index` were soaked before the
+    /// stop. The phase ends as much later as it had left; the timetable starts again at `start`.
+    public init(phases: [Phase], resuming index: Int, soaked: UInt64, at start: UInt64, seed: UInt64) {
+        self.init(phases: phases, start: start &- soaked, seed: seed)
+        phaseIndex = min(index, phases.count - 1)
+        if let burst = phases[phaseIndex].burst, burst.every.nanoseconds > 0 {
+            // The bursts already sent: the next is due on the phase's own timetable.
+            sentInPhase = UInt64(burst.count) * (soaked / burst.every.nanoseconds + 1)
+        }
+        resume(now: start)
+    }
+
     public var phase: Phase { phases[phaseIndex] }
     public var phaseEnd: UInt64 { phaseStart &+ phase.duration.nanoseconds }
     public var isFinished: Bool { phaseIndex >= phases.count }

@@ -17,6 +17,14 @@ public struct ProgressLine {
 
     public init() {}
 
+    /// A resumed run: its counts so far (the phase's own are counted from here) at run time `t`.
+    public init(resumedAt t: Double, totals: Counters) {
+        lastT = t
+        lastEchoed = totals.echoed
+        lastTotals = totals
+        phaseStart = totals
+    }
+
     /// The line for `event`, or nil when it is not worth one.
     public mutating func line(for event: Event) -> String? {
         let stamp = "[\(Self.clock(event.t))]"
@@ -73,7 +81,7 @@ public struct ProgressLine {
     }
 
     /// `1:02:03` for a run time in seconds.
-    static func clock(_ seconds: Double) -> String {
+    public static func clock(_ seconds: Double) -> String {
         let s = Int(max(0, seconds))
         return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
     }
@@ -85,9 +93,10 @@ public final class ProgressSink: EventSink {
     private var progress = ProgressLine()
     private let write: (String) -> Void
 
-    public init(next: EventSink, write: @escaping (String) -> Void) {
+    public init(next: EventSink, resumedAt: (t: Double, totals: Counters)? = nil, write: @escaping (String) -> Void) {
         self.next = next
         self.write = write
+        if let r = resumedAt { progress = ProgressLine(resumedAt: r.t, totals: r.totals) }
     }
 
     public func emit(_ event: Event) {

@@ -37,6 +37,8 @@ public enum SummaryBuilder {
         var warnings = warnings
         var boardSeen: [BoardSeen.Key: String] = [:]
         var notKept: [SourceLine.Source: (count: UInt64, notes: Int, from: Double, to: Double)] = [:]
+        /// Seconds between the parts of a resumed run, when nothing soaked.
+        var gaps = 0.0
 
         func closePhase() {
             guard !phases.isEmpty else { return }
@@ -103,6 +105,21 @@ public enum SummaryBuilder {
                 }
             case .source:
                 if let seen = e.seen, boardSeen[seen.key] == nil { boardSeen[seen.key] = seen.value }
+            case .resumed:
+                if let r = e.resumed {
+                    // The part before the gap ended without a failure: its cycle is uptime so far.
+                    if let c = cycleStart { uptime += max(0, r.stoppedAtSeconds - c) }
+                    cycleStart = e.t
+                    gaps += r.gapSeconds
+                    end = nil
+                    let h = Int(r.stoppedAtSeconds) / 3600, m = Int(r.stoppedAtSeconds) / 60 % 60, sec = Int(r.stoppedAtSeconds) % 60
+                    let when = String(format: "%d:%02d:%02d", h, m, sec)
+                    warnings.append("resumed (run --resume) after a gap of " + String(format: "%.1f s", r.gapSeconds)
+                        + ": the tester had stopped at \(when) (\(r.stop == .crashed ? "killed, crashed or lost power" : "interrupted by a signal"))"
+                        + (r.stoppedAtSeconds - r.countsAtSeconds >= 0.001
+                           ? String(format: "; what happened in the %.1f s before the stop, after the last snapshot, is not counted", r.stoppedAtSeconds - r.countsAtSeconds)
+                           : ""))
+                }
             case .linesNotKept:
                 if let n = e.notKept {
                     let was = notKept[n.source] ?? (0, 0, n.fromSeconds, n.toSeconds)
@@ -183,7 +200,7 @@ public enum SummaryBuilder {
             profile: info.profile.name, profilePath: info.profilePath, board: info.board.name, boardPath: info.boardPath,
             seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
             durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
-            totals: lastTotals, messagesPerSecond: duration > 0 ? Double(lastTotals.echoed) / duration : 0,
+            totals: lastTotals, messagesPerSecond: duration - gaps > 0 ? Double(lastTotals.echoed) / (duration - gaps) : 0,
             latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures,
             findings: findingList, findingCounts: findingCounts, reliability: reliability, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
