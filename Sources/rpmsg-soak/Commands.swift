@@ -10,7 +10,7 @@ struct Run: ParsableCommand {
         discussion: """
         Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml, report.txt, report.md, report.html, uart.log and kernel.log. The folder's path is printed first, then a line per interval, link failure and recovery (not with --quiet); --out/latest points at the newest one.
 
-        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed, stray_bytes}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}, gate {latency_p50, latency_p99, latency_max, latency_floor, messages_per_second, failure_rate, message_errors, new_findings}. Board keys: link, uart, kernel_log, power, remoteproc, simulator, labgrid. Durations need a unit: 500ms, 30s, 5m, 12h.
+        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed, stray_bytes, min_rate_ratio}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}, gate {latency_p50, latency_p99, latency_max, latency_floor, messages_per_second, failure_rate, message_errors, new_findings}. Board keys: link, uart, kernel_log, power, remoteproc, simulator, labgrid. Durations need a unit: 500ms, 30s, 5m, 12h.
 
         With --baseline the run is then judged against the baseline as `rpmsg-soak compare` does, with the profile's gate: block (or the defaults): a regression makes a run that passed exit 1.
 
@@ -119,9 +119,23 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "A part the board file names that is not on this machine (GPIO chip or line, a device by path, glob or udev match) is an error (exit 3), not a warning: for CI.")
     var strict = false
 
+    @Option(name: .long, help: "A round trip measured on this board (for example a previous run's p50, 2ms): each phase's rate is checked against what its window carries at it (Little's law).")
+    var roundTrip: String?
+
+    func validate() throws {
+        if let r = roundTrip, SoakDuration.parse(r, requireUnit: true) == nil {
+            throw ValidationError("--round-trip: expected a duration with a unit such as 2ms, found '\(r)'")
+        }
+    }
+
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
+        // Whether each phase's window (and the board) can carry the rate it asks for.
+        let rtt = roundTrip.flatMap { SoakDuration.parse($0, requireUnit: true) }.map { Double($0.nanoseconds) / 1e9 }
+        let load = OfferedLoad.problems(plan.profile, board: plan.board, roundTrip: rtt)
+        for w in load.warnings { print("warning: \(w)") }
+        for n in load.notes { print("note: \(n)") }
         let parts = BoardParts(board: plan.board)
         // What the board file names on this machine, looked at without changing anything.
         let looks = parts.lookAtLocalParts()
@@ -237,6 +251,7 @@ struct Plan {
             let burst = p.burst.map { ", bursts of \($0.count) every \($0.every)" } ?? ""
             lines.append("  \(p.name): \(p.duration), rate \(p.rate), size \(p.size), window \(p.window), \(p.payload.rawValue)\(burst)")
         }
+        lines.append("  size is the whole frame: \(FrameCodec.minFrameSize) bytes of header and check, the rest payload (a 128-byte frame carries \(128 - FrameCodec.minFrameSize) payload bytes)")
         lines.append("board \(board.name) (\(boardPath)): link \(board.link.location)")
         if let lab = board.labgrid {
             lines.append("  labgrid: place \(lab.place ?? "from LG_PLACE") at \(lab.coordinator ?? "LG_COORDINATOR (else labgrid's default)"), through \(lab.client)")

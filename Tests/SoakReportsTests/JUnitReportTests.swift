@@ -32,7 +32,7 @@ struct JUnitReportTests {
 
     /// The cases of every run of Fixture's profile (phases warmup and steady), whatever happened.
     static let fixtureCaseNames = [
-        "run.completes", "warmup.integrity", "warmup.latency", "steady.integrity", "steady.latency",
+        "run.completes", "warmup.integrity", "warmup.latency", "warmup.rate", "steady.integrity", "steady.latency",
         "link.hangs", "link.hangups", "findings.kernel", "findings.firmware", "run.min_echoed",
     ]
 

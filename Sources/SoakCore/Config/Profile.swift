@@ -119,10 +119,14 @@ public struct PassCriteria: Sendable, Codable, Equatable {
     /// Bytes outside any verified frame (after the bytes waiting at open were drained). Absent
     /// in profiles stored by earlier versions: not checked there.
     public var maxStrayBytes: UInt64? = nil
+    /// Each phase with a rate (or bursts) must send at least this share of the messages it asks
+    /// for, in the time it soaked (recoveries and gaps left out). Absent in profiles stored by
+    /// earlier versions: not checked there.
+    public var minRateRatio: Double? = nil
 
     public static let strict = PassCriteria(maxLost: 0, maxCorrupted: 0, maxDuplicated: 0, maxOutOfOrder: 0,
                                             maxHangs: 0, maxLatencyP99: nil, maxLatency: nil, minEchoed: 1,
-                                            maxStrayBytes: 0)
+                                            maxStrayBytes: 0, minRateRatio: 0.95)
 }
 
 /// As in the profile: a number of messages per second, or "max".

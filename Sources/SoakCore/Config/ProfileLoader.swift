@@ -214,7 +214,7 @@ public enum ConfigLoader {
         var c = PassCriteria.strict
         guard let node else { return c }
         let m = try node.mapping(allowed: ["lost", "corrupted", "duplicated", "out_of_order", "hangs",
-                                           "latency_p99", "latency_max", "min_echoed", "stray_bytes"])
+                                           "latency_p99", "latency_max", "min_echoed", "stray_bytes", "min_rate_ratio"])
         if let v = m.optional("lost") { c.maxLost = try v.uint64() }
         if let v = m.optional("corrupted") { c.maxCorrupted = try v.uint64() }
         if let v = m.optional("duplicated") { c.maxDuplicated = try v.uint64() }
@@ -224,6 +224,11 @@ public enum ConfigLoader {
         if let v = m.optional("latency_max") { c.maxLatency = try v.duration() }
         if let v = m.optional("min_echoed") { c.minEchoed = try v.uint64() }
         if let v = m.optional("stray_bytes") { c.maxStrayBytes = try v.uint64() }
+        if let v = m.optional("min_rate_ratio") {
+            let r = try v.double()
+            guard r >= 0 && r <= 1 else { throw v.error("expected a share between 0 and 1 (0.95: at least 95% of the asked rate; 0: not checked)") }
+            c.minRateRatio = r
+        }
         return c
     }
 

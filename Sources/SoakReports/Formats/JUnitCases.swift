@@ -172,6 +172,27 @@ extension JUnitReport {
                 latency.outcome = .skipped; latency.type = "not-reached"; latency.message = notReached
             }
             out.append(latency)
+
+            // The offered load: the rate the phase asked for against what it sent.
+            if let asked = s.plannedRates[raw] {
+                var rate = Case(name: "\(name).rate", seconds: seconds)
+                let reached = s.phases.filter { $0.name == raw }
+                let soaked = reached.reduce(0.0) { $0 + ($1.soakedSeconds ?? 0) }
+                let achieved = soaked > 0 ? Double(t.sent) / soaked : 0
+                let crit = criterion("min_rate_ratio")
+                rate.out = "phase \(raw): asked \(OfferedRates.rate(asked))/s, sent \(OfferedRates.rate(achieved))/s over \(fmt(soaked)) s soaked ("
+                    + "\(OfferedRates.percent(achieved / asked)))" + (crit.map { "; min_rate_ratio \($0.limit)" } ?? "; no min_rate_ratio in the profile")
+                if let crit, !crit.passed, crit.notEvaluated != true, soaked >= OfferedRates.shortest,
+                   achieved / asked < (s.passCriteria?.minRateRatio ?? 0) {
+                    rate.outcome = .failed
+                    rate.type = "min_rate_ratio"
+                    rate.message = "phase \(raw): sent \(OfferedRates.rate(achieved))/s of the \(OfferedRates.rate(asked))/s asked (\(OfferedRates.percent(achieved / asked)), limit \(crit.limit))"
+                    rate.detail = rate.out
+                } else if r == nil && !completed {
+                    rate.outcome = .skipped; rate.type = "not-reached"; rate.message = notReached
+                }
+                out.append(rate)
+            }
         }
 
         // The link: hangs (with the fatal findings that end the link) and hang-ups.

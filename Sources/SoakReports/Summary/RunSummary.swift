@@ -45,6 +45,8 @@ public struct RunSummary: Codable, Sendable {
     // run_start event, so that every run of a profile has the same cases.
     /// The profile's phase names, in order, reached or not.
     public var plannedPhases: [String] = []
+    /// The rate each phase of the profile asks for, by name (phases at `rate: max` have none).
+    public var plannedRates: [String: Double] = [:]
     /// The profile's pass limits (the criteria above are their results over the whole run).
     public var passCriteria: PassCriteria? = nil
     /// The firmware's banner line and the kernel's release, when the timeline has them.
@@ -100,6 +102,11 @@ public struct PhaseSummary: Codable, Sendable {
     public var startSeconds: Double
     public var totals: Counters
     public var latencyMicros: LatencySummary?
+    /// Messages per second the phase asked for (its rate, or its bursts' count per period; absent
+    /// at `rate: max`) and sent, over the time it soaked (recoveries and resume gaps left out).
+    public var askedRate: Double? = nil
+    public var achievedRate: Double? = nil
+    public var soakedSeconds: Double? = nil
 }
 
 public struct ReliabilitySummary: Codable, Sendable {

@@ -39,6 +39,11 @@ public enum SummaryBuilder {
         var notKept: [SourceLine.Source: (count: UInt64, notes: Int, from: Double, to: Double)] = [:]
         /// Seconds between the parts of a resumed run, when nothing soaked.
         var gaps = 0.0
+        /// When the link was down (a failure until its recovery) or the run stopped (a resume
+        /// gap): a phase's rate leaves these out.
+        var downs: [(from: Double, to: Double)] = []
+        var downSince: Double?
+        var phaseIndexes: [Int] = []
 
         func closePhase() {
             guard !phases.isEmpty else { return }
@@ -56,6 +61,7 @@ public enum SummaryBuilder {
                 phaseStartTotals = lastTotals
                 phaseHist.reset()
                 phases.append(PhaseSummary(name: e.phase?.name ?? "?", startSeconds: e.t, totals: Counters(), latencyMicros: nil))
+                phaseIndexes.append(e.phase?.index ?? phases.count - 1)
             case .interval:
                 if let s = e.interval {
                     lastTotals = s.totals
@@ -67,6 +73,7 @@ public enum SummaryBuilder {
             case .anomaly:
                 if let a = e.anomaly { anomalies[a.kind.rawValue, default: 0] += 1 }
             case .hang, .linkLost:
+                if downSince == nil { downSince = e.t }
                 if let f = e.failure {
                     if let c = cycleStart {
                         ttf.append(e.t - c)
@@ -101,6 +108,8 @@ public enum SummaryBuilder {
                     if r.succeeded {
                         recoveredBy[r.step.rawValue, default: 0] += 1
                         cycleStart = e.t
+                        if let d = downSince { downs.append((d, e.t)) }
+                        downSince = nil
                     }
                 }
             case .source:
@@ -109,6 +118,8 @@ public enum SummaryBuilder {
                 if let r = e.resumed {
                     // The part before the gap ended without a failure: its cycle is uptime so far.
                     if let c = cycleStart { uptime += max(0, r.stoppedAtSeconds - c) }
+                    downs.append((downSince ?? r.stoppedAtSeconds, e.t))
+                    downSince = nil
                     cycleStart = e.t
                     gaps += r.gapSeconds
                     end = nil
@@ -130,6 +141,12 @@ public enum SummaryBuilder {
             }
         }
         closePhase()
+        let runEndsAt = end?.seconds ?? lastT
+        if let d = downSince { downs.append((d, runEndsAt)) }
+        if info.profile.criteria.minRateRatio != nil {
+            // Profiles of earlier versions have no rate criterion: their summaries are unchanged.
+            OfferedRates.fill(&phases, indexes: phaseIndexes, profile: info.profile, downs: downs, endSeconds: runEndsAt)
+        }
         for source in [SourceLine.Source.uart, .kernel] {
             guard let n = notKept[source] else { continue }
             let (log, what) = source == .uart ? ("uart.log", "UART lines") : ("kernel.log", "kernel records")
@@ -148,6 +165,9 @@ public enum SummaryBuilder {
             for i in criteria.indices where criteria[i].name.hasPrefix("latency") {
                 criteria[i].message += " (includes the network: ssh to \(target.destination))"
             }
+        }
+        if let ratio = info.profile.criteria.minRateRatio, ratio > 0 {
+            criteria.append(OfferedRates.criterion(phases, ratio: ratio))
         }
         let failing = failingFindings.values.reduce(0, +)
         criteria.append(CriterionResult(
@@ -205,6 +225,11 @@ public enum SummaryBuilder {
             findings: findingList, findingCounts: findingCounts, reliability: reliability, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
         summary.plannedPhases = info.profile.phases.map(\.name)
+        // A JUnit case per phase with a rate, for profiles with the criterion (older timelines
+        // keep the cases they had).
+        if info.profile.criteria.minRateRatio != nil {
+            for p in info.profile.phases { if let r = OfferedLoad.askedRate(p), summary.plannedRates[p.name] == nil { summary.plannedRates[p.name] = r } }
+        }
         summary.passCriteria = info.profile.criteria
         summary.firmwareBanner = boardSeen[.firmware]
         summary.kernelVersion = boardSeen[.kernel]
