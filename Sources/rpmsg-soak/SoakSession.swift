@@ -18,9 +18,12 @@ struct SoakSession {
     var lava = false
     /// `run --baseline`: judged against it after the reports.
     var baseline: CompareInput? = nil
+    /// `run --metrics`: the live figures for node_exporter's textfile collector.
+    var metrics: LiveOutput.Metrics? = nil
 
     func run() -> Int32 {
         installStopHandlers()
+        let live = LiveOutput(quiet: quiet, metrics: metrics)
         let wallStart = Date()
         let monoStart = MonotonicClock.read()
         let folder: String
@@ -43,20 +46,21 @@ struct SoakSession {
         start.run = RunInfo(profile: plan.profile, board: farm.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
                             seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
         timeline.emit(start)
+        live.begin(start)
         if let what = farm.note { timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what)) }
         if let error = farm.error {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
             e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
             timeline.emit(e)
         } else {
-            soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
+            soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, live: live, monoStart: monoStart, wallStart: wallStart)
         }
         // Released on every way out of soak(): its end, an error, SIGINT and SIGTERM.
         if let what = farm.place?.release() {
             timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what))
             if what.contains("could not") { FileHandle.standardError.write(Data("rpmsg-soak: \(what)\n".utf8)) }
         }
-        return finish(folder: folder, timeline: timeline)
+        return finish(folder: folder, timeline: timeline, live: live)
     }
 
     /// The board file's labgrid place, acquired and its resources read (or why not); the board
@@ -85,7 +89,7 @@ struct SoakSession {
 
     /// Everything between the run's start event and its reports. Each device is closed and the
     /// power left in its declared state on the way out, before the reports are written.
-    private func soak(board: BoardConfig, place: LabgridPlace?, folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date) {
+    private func soak(board: BoardConfig, place: LabgridPlace?, folder: String, timeline: TimelineWriter, live: LiveOutput, monoStart: UInt64, wallStart: Date) {
         func note(_ kind: Event.Kind, _ text: String) {
             var e = event(kind, monoStart: monoStart, wallStart: wallStart, message: text)
             e.message = text
@@ -163,11 +167,9 @@ struct SoakSession {
         }
 
         tightenTimerSlack()
-        // Without --quiet a line per interval, failure and recovery: the sign of life of a long run.
-        let sink: EventSink = quiet ? timeline : ProgressSink(next: timeline) { line in
-            print(line)
-            fflush(nil)
-        }
+        // Without --quiet a line per interval, failure and recovery (on a terminal, a status line
+        // for the intervals): the sign of life of a long run; with --metrics, the figures file.
+        let sink = live.sink(next: timeline)
         // Over ssh, the network's own round trip beside the soak: every latency includes it.
         let network = parts.networkProbe
         network?.start()
@@ -186,10 +188,11 @@ struct SoakSession {
         link.close()
     }
 
-    private func finish(folder: String, timeline: TimelineWriter) -> Int32 {
+    private func finish(folder: String, timeline: TimelineWriter, live: LiveOutput) -> Int32 {
         timeline.sync()
         do {
             let summary = try RunFolder.writeReports(directory: folder)
+            live.finish(summary)
             // The run folder was the first line printed: --quiet adds only the verdict.
             print(quiet ? TextReport.verdictLine(summary) : TextReport.render(summary))
             fflush(nil)
