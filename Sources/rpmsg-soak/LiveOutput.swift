@@ -54,8 +54,15 @@ final class LiveOutput: @unchecked Sendable {
         if !quiet {
             if let status {
                 // On a terminal the interval lines become the status line; the rest print above it.
+                // At the end the status line goes first: the last lines and the verdict stand alone.
+                if event.type == .runEnd { status.stop() }
                 if let line, event.type != .interval { status.print(line) }
-                if event.type == .runEnd { status.stop() } else { status.update(figures) }
+                switch event.type {
+                case .runEnd: break
+                case .interval, .phaseStart, .hang, .linkLost, .recovery: status.update(figures, now: true)
+                // Findings and anomalies may come by the thousand a second: the line keeps up, the terminal is not flooded.
+                default: status.update(figures, now: false)
+                }
             } else if let line {
                 print(line)
                 fflush(nil)
@@ -104,6 +111,7 @@ final class TerminalStatus: @unchecked Sendable {
     private let lock = NSLock()
     private var figures: LiveFigures?
     private var figuresAt: UInt64 = 0
+    private var drawnAt: UInt64 = 0
     private var shown = false
     private var stopped = false
 
@@ -118,13 +126,15 @@ final class TerminalStatus: @unchecked Sendable {
         thread.start()
     }
 
-    func update(_ f: LiveFigures) {
+    /// New figures; drawn at once when `now`, else when the last drawing is 200 ms old (the
+    /// timer draws them otherwise).
+    func update(_ f: LiveFigures, now: Bool) {
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return }
         figures = f
         figuresAt = MonotonicClock.read()
-        draw(elapsed: nil)
+        if now || figuresAt &- drawnAt >= 200_000_000 { draw(elapsed: nil) }
     }
 
     /// Prints `line` above the status line.
@@ -167,6 +177,7 @@ final class TerminalStatus: @unchecked Sendable {
         let width = FileDescriptor(rawValue: STDOUT_FILENO).terminalColumns ?? 80
         write("\r" + StatusLine.render(f, elapsed: elapsed, width: width) + "\u{1B}[K")
         shown = true
+        drawnAt = MonotonicClock.read()
     }
 
     private func erase() {

@@ -39,11 +39,17 @@ public struct LiveFigures {
     /// The run's totals when the current phase began.
     public private(set) var phaseStart = Counters()
     public private(set) var outstanding = 0
-    /// Echoes per second in the newest interval.
+    /// Echoes per second in the newest interval that was not a sliver: the runner closes an
+    /// interval at each phase boundary, and a snapshot of a few milliseconds says nothing of the
+    /// rate (the status line and the metrics file show this one).
     public private(set) var rate: Double = 0
-    /// Round trip of the newest interval and of the whole run, microseconds; nil before an echo.
+    /// Round trip of the newest interval (not a sliver, as `rate`) and of the whole run,
+    /// microseconds; nil before an echo.
     public private(set) var interval: Latency?
     public private(set) var run: Latency?
+    /// The newest snapshot's own rate and round trip, sliver or not (each console line says its own).
+    public private(set) var snapshotRate: Double = 0
+    public private(set) var snapshotLatency: Latency?
     /// The network's own round trip in the newest interval (a board over ssh), microseconds.
     public private(set) var networkMax: UInt64?
     /// Link failures by kind (`hang`, `link_lost`, `finding`).
@@ -56,9 +62,11 @@ public struct LiveFigures {
     public var linkUpSeconds: Double { elapsed - downSeconds - (downSince.map { elapsed - $0 } ?? 0) }
 
     private var recoverable = false
+    private var reportInterval: Double = 0
     private var downSeconds: Double = 0
     private var downSince: Double?
     private var lastIntervalT: Double = 0
+    private var lastFull: Double?
     private var lastEchoed: UInt64 = 0
     private var histogram = EchoVerifier.makeHistogram()
 
@@ -93,6 +101,7 @@ public struct LiveFigures {
                 board = r.board.name
                 plannedSeconds = Double(r.profile.totalDuration.nanoseconds) / 1e9
                 recoverable = r.profile.recovery != nil
+                reportInterval = Double(r.profile.reportInterval.nanoseconds) / 1e9
             }
             startTime = Self.parseWall(event.wall).map { $0 - event.t }
         case .phaseStart:
@@ -105,7 +114,7 @@ public struct LiveFigures {
         case .interval:
             guard let s = event.interval else { return }
             let dt = event.t - lastIntervalT
-            rate = dt > 0 ? Double(s.totals.echoed &- lastEchoed) / dt : 0
+            snapshotRate = dt > 0 ? Double(s.totals.echoed &- lastEchoed) / dt : 0
             lastIntervalT = event.t
             lastEchoed = s.totals.echoed
             totals = s.totals
@@ -114,7 +123,13 @@ public struct LiveFigures {
             if phase == nil { phase = s.phase }
             var h = EchoVerifier.makeHistogram()
             h.add(sparse: s.latencyMicros)
-            interval = h.totalCount > 0 ? Latency(p50: h.valueAtPercentile(50), p99: h.valueAtPercentile(99), max: h.max) : nil
+            snapshotLatency = h.totalCount > 0 ? Latency(p50: h.valueAtPercentile(50), p99: h.valueAtPercentile(99), max: h.max) : nil
+            // A quarter of the report interval at least; the first snapshot always counts.
+            if dt * 4 >= reportInterval || lastFull == nil {
+                rate = snapshotRate
+                interval = snapshotLatency
+                lastFull = event.t
+            }
             histogram.add(sparse: s.latencyMicros)
             if histogram.totalCount > 0 {
                 run = Latency(p50: histogram.valueAtPercentile(50), p99: histogram.valueAtPercentile(99), max: histogram.max)
