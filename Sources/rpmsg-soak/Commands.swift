@@ -54,6 +54,9 @@ struct Run: ParsableCommand {
             if m.isEmpty || m.hasSuffix("/") || !FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir, isDirectory: &isDir) || !isDir.boolValue {
                 throw ValidationError("--metrics: expected a file in an existing directory, found '\(m)'")
             }
+            if FileManager.default.fileExists(atPath: m, isDirectory: &isDir), isDir.boolValue {
+                throw ValidationError("--metrics: '\(m)' is a directory; name a file in it (node_exporter's textfile collector reads *.prom)")
+            }
         }
         if SoakDuration.parse(reserveTimeout, requireUnit: true) == nil {
             throw ValidationError("--reserve-timeout: expected a duration with a unit such as 30m, found '\(reserveTimeout)'")

@@ -54,6 +54,23 @@ struct LiveFiguresTests {
         #expect(f.run?.p50 == 500)
     }
 
+    /// The runner closes an interval at each phase boundary: a snapshot of a few milliseconds
+    /// with no echo must not show the dashboards a rate of 0 and no latency for a whole interval.
+    @Test func theSliverOfAnIntervalAtAPhaseBoundaryKeepsTheLastRateButGetsItsOwnConsoleLine() {
+        var events = Array(Self.events(end: false).prefix(4))
+        var sliver = Fixture.interval(10.004, phase: "steady", totals: Fixture.firstTotals, latency: [])
+        sliver.interval?.seconds = 0.004
+        events.append(sliver)
+        var progress = ProgressLine()
+        var lines: [String] = []
+        for e in events { if let l = progress.line(for: e) { lines.append(l) } }
+        let f = progress.figures
+        #expect(f.rate == 100 && f.interval?.p99 == 600)
+        #expect(f.snapshotRate == 0 && f.snapshotLatency == nil)
+        #expect(lines.last == "[0:00:10] steady: sent 0, echoed 0 in this phase (0/s), p99 -")
+        #expect(MetricsText.render(f, format: .prometheus).contains("rpmsg_soak_echo_rate{profile=\"smoke\",board=\"sim\"} 100\n"))
+    }
+
     @Test func aFailureWithoutRecoveryFailsTheRun() {
         // Up to the hang; the fixture's profile has no recovery block.
         var f = LiveFigures(events: Array(HtmlReportTests.failingRun().prefix(7)))
