@@ -34,7 +34,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "How long --reserve waits for a place (default 1h).")
     var reserveTimeout: String = "1h"
 
-    @Option(name: .long, help: "Write the run's live figures (messages, latency, link failures, recoveries, findings, state) to this file every report interval and at the end, replaced atomically: for node_exporter's textfile collector (name it *.prom in its directory). Metric names: README.md, Lab metrics.")
+    @Option(name: .long, help: "Write the run's live figures (messages, latency, link failures, recoveries, findings, state) to this file every report interval and at the end, replaced atomically: for node_exporter's textfile collector (name it *.prom in its directory). The metrics are listed in README.md (While it runs).")
     var metrics: String?
 
     @Option(name: .long, help: "The --metrics file's format: prometheus (the text format 0.0.4 the textfile collector reads) or openmetrics (OpenMetrics 1.0).")

@@ -23,8 +23,10 @@ final class LiveOutput: @unchecked Sendable {
     private var early: [Event] = []
     private var metricsFailing = false
 
-    /// `terminal`: stdout is a terminal (and the status line is wanted).
-    init(quiet: Bool, metrics: Metrics?, terminal: Bool = isatty(STDOUT_FILENO) == 1) {
+    /// `terminal`: stdout is a terminal that can redraw a line (not TERM=dumb, which has no
+    /// clear-to-end-of-line).
+    init(quiet: Bool, metrics: Metrics?,
+         terminal: Bool = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb") {
         self.quiet = quiet
         self.metrics = metrics
         metricsFile = metrics.map { AtomicFile(path: $0.path) }
