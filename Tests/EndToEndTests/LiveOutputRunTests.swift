@@ -55,6 +55,22 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }.isEmpty)
     }
 
+    /// A link that never opens ends the run before any traffic: the file still says how it ended.
+    @Test(.enabled(if: hasPrometheusClient, "needs .test-venv with prometheus_client (scripts/setup --tests)"))
+    func aRunThatCannotReachItsBoardEndsWithStateAndVerdictError() async throws {
+        let out = Harness.tempDir()
+        let profile = "\(out)/p.yaml", board = "\(out)/b.yaml", metrics = "\(out)/m.prom"
+        try String(contentsOfFile: Harness.fixture("short.yaml"), encoding: .utf8).replacingOccurrences(of: "  drain_timeout: 2s\n", with: "  drain_timeout: 2s\n  open_timeout: 0s\n")
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        try "name: nowhere\nlink: {device: \(out)/no-such-tty}\n\(Harness.quietKernel)".write(toFile: board, atomically: true, encoding: .utf8)
+        let r = try await Harness.run(["run", profile, "--board", board, "--out", out, "--metrics", metrics])
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        let m = try Self.parse(metrics, format: "prometheus")
+        #expect(m.value("rpmsg_soak_state", ["state": "error"]) == 1)
+        #expect(m.value("rpmsg_soak_verdict", ["verdict": "error"]) == 1)
+        #expect(m.value("rpmsg_soak_messages_sent_total", ["board": "nowhere"]) == 0)
+    }
+
     @Test func aMetricsFileInADirectoryThatIsNotThereIsAUsageError() async throws {
         let out = Harness.tempDir()
         let r = try await Harness.run(["run", Harness.fixture("short.yaml"), "--out", out, "--metrics", "\(out)/no/such/dir/x.prom"])
