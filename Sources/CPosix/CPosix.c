@@ -52,6 +52,12 @@ int soak_tty_make_cooked(int fd) {
     return tcsetattr(fd, TCSANOW, &t);
 }
 
+int soak_tty_columns(int fd) {
+    struct winsize w;
+    if (ioctl(fd, TIOCGWINSZ, &w) != 0) return -1;
+    return w.ws_col;
+}
+
 static speed_t speed_for(unsigned int baud) {
     switch (baud) {
     case 1200: return B1200; case 2400: return B2400; case 4800: return B4800;

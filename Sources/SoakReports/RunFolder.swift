@@ -30,7 +30,7 @@ public enum RunFolder {
         try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"), options: .atomic)
         try Data(JUnitReport.render(summary).utf8).write(to: URL(fileURLWithPath: "\(directory)/junit.xml"), options: .atomic)
         try Data((TextReport.render(summary) + "\n").utf8).write(to: URL(fileURLWithPath: "\(directory)/report.txt"), options: .atomic)
-        try Data(MarkdownReport.render(summary).utf8).write(to: URL(fileURLWithPath: "\(directory)/report.md"), options: .atomic)
+        try Data(MarkdownReport.render(summary, events: events).utf8).write(to: URL(fileURLWithPath: "\(directory)/report.md"), options: .atomic)
         try Data(HtmlReport.render(summary, events: events).utf8).write(to: URL(fileURLWithPath: "\(directory)/report.html"), options: .atomic)
         return summary
     }

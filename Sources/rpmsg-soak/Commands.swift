@@ -8,7 +8,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a soak and write its reports.",
         discussion: """
-        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml, report.txt, report.md, report.html, uart.log and kernel.log. The folder's path is printed first, then a line per interval, link failure and recovery (not with --quiet); --out/latest points at the newest one.
+        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml, report.txt, report.md, report.html, uart.log and kernel.log. The folder's path is printed first, then a line per interval, link failure and recovery (not with --quiet; on a terminal the interval lines are one status line updated in place); --out/latest points at the newest one. With --metrics FILE the live figures are also written to FILE for node_exporter's textfile collector.
 
         Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed, stray_bytes, min_rate_ratio}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}, gate {latency_p50, latency_p99, latency_max, latency_floor, messages_per_second, failure_rate, message_errors, new_findings}. Board keys: link, uart, kernel_log, power, remoteproc, simulator, labgrid. Durations need a unit: 500ms, 30s, 5m, 12h.
 
@@ -37,10 +37,30 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Go on with the run in this run folder, which stopped before its end (killed, crashed, interrupted, the machine rebooted): the same profile and board as it used, the phase and counts where it stopped; the gap is marked on the timeline and in the reports. No profile argument.")
     var resume: String?
 
+    @Option(name: .long, help: "Write the run's live figures (messages, latency, link failures, recoveries, findings, state) to this file every report interval and at the end, replaced atomically: for node_exporter's textfile collector (name it *.prom in its directory). The metrics are listed in README.md (While it runs).")
+    var metrics: String?
+
+    @Option(name: .long, help: "The --metrics file's format: prometheus (the text format 0.0.4 the textfile collector reads) or openmetrics (OpenMetrics 1.0).")
+    var metricsFormat: String = "prometheus"
+
     @Option(name: .long, help: "After the reports, judge the run against this baseline (a run folder or a summary.json) with the profile's gate: block: compare.json and compare.md in the run folder, the gate's cases in junit.xml, exit 1 on a regression.")
     var baseline: String?
 
     func validate() throws {
+        if MetricsText.Format(rawValue: metricsFormat) == nil {
+            throw ValidationError("--metrics-format: expected prometheus or openmetrics, found '\(metricsFormat)'")
+        }
+        if let m = metrics {
+            // A directory that is not there is a typo: said before the board is touched.
+            let dir = (m as NSString).deletingLastPathComponent
+            var isDir: ObjCBool = false
+            if m.isEmpty || m.hasSuffix("/") || !FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir, isDirectory: &isDir) || !isDir.boolValue {
+                throw ValidationError("--metrics: expected a file in an existing directory, found '\(m)'")
+            }
+            if FileManager.default.fileExists(atPath: m, isDirectory: &isDir), isDir.boolValue {
+                throw ValidationError("--metrics: '\(m)' is a directory; name a file in it (node_exporter's textfile collector reads *.prom)")
+            }
+        }
         if SoakDuration.parse(reserveTimeout, requireUnit: true) == nil {
             throw ValidationError("--reserve-timeout: expected a duration with a unit such as 30m, found '\(reserveTimeout)'")
         }
@@ -71,7 +91,8 @@ struct Run: ParsableCommand {
             plan.reserve = Plan.Reservation(tags: r.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init),
                                             timeout: SoakDuration.parse(reserveTimeout, requireUnit: true) ?? .seconds(3600))
         }
-        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun).run()
+        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun,
+                               metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) }).run()
         throw ExitCode(code)
     }
 

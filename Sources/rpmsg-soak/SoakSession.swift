@@ -18,13 +18,16 @@ struct SoakSession {
     var lava = false
     /// `run --baseline`: judged against it after the reports.
     var baseline: CompareInput? = nil
+    /// `run --metrics`: the live figures for node_exporter's textfile collector.
+    var metrics: LiveOutput.Metrics? = nil
 
     /// `run --resume`: the run folder to go on in, and where its run stopped.
     var resume: (folder: String, point: ResumePoint)? = nil
 
     func run() -> Int32 {
         installStopHandlers()
-        if let resume { return resumeRun(resume.folder, resume.point) }
+        let live = LiveOutput(quiet: quiet, metrics: metrics)
+        if let resume { return resumeRun(resume.folder, resume.point, live: live) }
         let wallStart = Date()
         let monoStart = MonotonicClock.read()
         let folder: String
@@ -47,12 +50,13 @@ struct SoakSession {
         start.run = RunInfo(profile: plan.profile, board: farm.board, profilePath: plan.profilePath, boardPath: plan.boardPath,
                             seed: plan.profile.seed, host: ProcessInfo.processInfo.hostName, tool: "rpmsg-soak \(RpmsgSoak.version)")
         timeline.emit(start)
-        return soakAndReport(farm: farm, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
+        live.begin([start])
+        return soakAndReport(farm: farm, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart, live: live)
     }
 
     /// The same run goes on in `folder`: its timeline continues with a `resumed` event at the
     /// run time the wall clock says (the gap shows as a gap), counts and phase from the stop.
-    private func resumeRun(_ folder: String, _ point: ResumePoint) -> Int32 {
+    private func resumeRun(_ folder: String, _ point: ResumePoint, live: LiveOutput) -> Int32 {
         let path = "\(folder)/\(RunFolder.timelineName)"
         let torn = RunFolder.dropTornLastLine(path: path)
         let timeline: TimelineWriter
@@ -78,25 +82,28 @@ struct SoakSession {
         timeline.emit(e)
         timeline.sync()
         if !quiet { print("[\(ProgressLine.clock(at))] \(e.message ?? "resumed")") }
+        // The figures (console, status line, metrics) go on from the run's own events.
+        live.begin(((try? TimelineReader.read(path: path).events) ?? []))
         let farm = FarmPlace(board: plan.board, reserve: nil)
-        return soakAndReport(farm: farm, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: point.startWall)
+        return soakAndReport(farm: farm, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: point.startWall, live: live)
     }
 
-    private func soakAndReport(farm: FarmPlace, folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date) -> Int32 {
+    private func soakAndReport(farm: FarmPlace, folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date,
+                               live: LiveOutput) -> Int32 {
         if let what = farm.note { timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what)) }
         if let error = farm.error {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
             e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
             timeline.emit(e)
         } else {
-            soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
+            soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, live: live, monoStart: monoStart, wallStart: wallStart)
         }
         // Released on every way out of soak(): its end, an error, SIGINT and SIGTERM.
         if let what = farm.place?.release() {
             timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what))
             if what.contains("could not") { FileHandle.standardError.write(Data("rpmsg-soak: \(what)\n".utf8)) }
         }
-        return finish(folder: folder, timeline: timeline)
+        return finish(folder: folder, timeline: timeline, live: live)
     }
 
     /// The board file's labgrid place, acquired and its resources read (or why not); the board
@@ -125,7 +132,7 @@ struct SoakSession {
 
     /// Everything between the run's start event and its reports. Each device is closed and the
     /// power left in its declared state on the way out, before the reports are written.
-    private func soak(board: BoardConfig, place: LabgridPlace?, folder: String, timeline: TimelineWriter, monoStart: UInt64, wallStart: Date) {
+    private func soak(board: BoardConfig, place: LabgridPlace?, folder: String, timeline: TimelineWriter, live: LiveOutput, monoStart: UInt64, wallStart: Date) {
         func note(_ kind: Event.Kind, _ text: String) {
             var e = event(kind, monoStart: monoStart, wallStart: wallStart, message: text)
             e.message = text
@@ -203,13 +210,9 @@ struct SoakSession {
         }
 
         tightenTimerSlack()
-        // Without --quiet a line per interval, failure and recovery: the sign of life of a long run.
-        // A resumed run's lines count from its counts so far.
-        let resumedAt = resume.map { (t: Double(MonotonicClock.read() &- monoStart) / 1e9, totals: $0.point.counters) }
-        let sink: EventSink = quiet ? timeline : ProgressSink(next: timeline, resumedAt: resumedAt) { line in
-            print(line)
-            fflush(nil)
-        }
+        // Without --quiet a line per interval, failure and recovery (on a terminal, a status line
+        // for the intervals): the sign of life of a long run; with --metrics, the figures file.
+        let sink = live.sink(next: timeline)
         // Over ssh, the network's own round trip beside the soak: every latency includes it.
         let network = parts.networkProbe
         network?.start()
@@ -228,10 +231,11 @@ struct SoakSession {
         link.close()
     }
 
-    private func finish(folder: String, timeline: TimelineWriter) -> Int32 {
+    private func finish(folder: String, timeline: TimelineWriter, live: LiveOutput) -> Int32 {
         timeline.sync()
         do {
             let summary = try RunFolder.writeReports(directory: folder)
+            live.finish(summary)
             // The run folder was the first line printed: --quiet adds only the verdict.
             print(quiet ? TextReport.verdictLine(summary) : TextReport.render(summary))
             fflush(nil)

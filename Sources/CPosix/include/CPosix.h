@@ -24,6 +24,8 @@ int soak_tty_set_baud(int fd, unsigned int baud);
 int soak_pty_open(char *slave_path, size_t path_len);
 /** Gives the pty slave the kernel's default (cooked) termios, as a freshly probed tty driver has. */
 int soak_tty_make_cooked(int fd);
+/** ioctl(fd, TIOCGWINSZ): the terminal's width in columns; 0 when unknown, -1 when fd is not a terminal. */
+int soak_tty_columns(int fd);
 
 /** pipe2(fds, O_CLOEXEC): close-on-exec from the start, so no concurrent spawn inherits it. */
 int soak_pipe_cloexec(int fds[2]);

@@ -2,10 +2,11 @@ import Foundation
 import SoakCore
 
 /// `report.md`: the run for a CI page (a GitHub job summary, a GitLab or Jenkins description, a
-/// merge request comment): the verdict, the criteria as a table, the totals, every link failure
-/// with its diagnosis and the step that brought it back, the night's statistics, the findings.
+/// merge request comment): the verdict, the criteria as a table, the totals, a table per phase,
+/// every link failure with its diagnosis and the step that brought it back (from the timeline's
+/// recovery events), the night's statistics, the findings.
 public enum MarkdownReport {
-    public static func render(_ s: RunSummary) -> String {
+    public static func render(_ s: RunSummary, events: [Event] = []) -> String {
         var md: [String] = []
         let mark = s.verdict == .passed ? "✅" : "❌"
         md.append("## \(mark) \(cell(TextReport.verdictLine(s)))")
@@ -21,6 +22,7 @@ public enum MarkdownReport {
         md.append("| \(t.sent) | \(t.echoed) | \(String(format: "%.0f", s.messagesPerSecond)) | \(t.lost) | \(t.corrupted) | \(t.duplicated) | "
                   + "\(t.outOfOrder) | \(t.unanswered) | \(us(l?.p50)) | \(us(l?.p99)) | \(us(l?.max)) |")
         if let n = s.network { md += ["", "Latency " + cell(ReportSentences.network(n)) + "."] }
+        md += phases(s)
         if !s.criteria.isEmpty {
             md.append("")
             md.append("| criterion | limit | observed | result |")
@@ -35,11 +37,14 @@ public enum MarkdownReport {
             md.append("")
             md.append(ReportSentences.reliability(r, style: .markdown) + ".")
             md.append("")
-            md.append("| # | at | kind | diagnosis |")
-            md.append("| ---: | ---: | --- | --- |")
+            md.append("| # | at | kind | diagnosis | recovery |")
+            md.append("| ---: | ---: | --- | --- | --- |")
             let shown = s.linkFailures.prefix(100)
+            let recoveries = RecoveryOutcome.perFailure(events)
             for (i, f) in shown.enumerated() {
-                md.append("| \(i + 1) | \(String(format: "%.3f", f.atSeconds)) s | \(f.kind.rawValue) | \(cell(f.diagnosis ?? f.reason)) |")
+                // Without the timeline (a summary alone) the recovery is not known: said so, not guessed.
+                let recovery = events.isEmpty ? "-" : i < recoveries.count ? recoveries[i].brief(failureAt: f.atSeconds) : "not recovered"
+                md.append("| \(i + 1) | \(String(format: "%.3f", f.atSeconds)) s | \(f.kind.rawValue) | \(cell(f.diagnosis ?? f.reason)) | \(cell(recovery)) |")
             }
             if s.linkFailures.count > shown.count { md += ["", "… and \(s.linkFailures.count - shown.count) more in `summary.json`."] }
         }
@@ -57,6 +62,25 @@ public enum MarkdownReport {
         }
         md.append("")
         return md.joined(separator: "\n")
+    }
+
+    /// One row per phase: how long it ran, its own counts, the echo rate it achieved and its latency.
+    static func phases(_ s: RunSummary) -> [String] {
+        guard !s.phases.isEmpty else { return [] }
+        var md = ["", "| phase | start | duration | sent | echoed | lost | corrupted | echoed/s | p50 | p99 | max |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        let us = { (v: UInt64?) in v.map(CriteriaCheck.formatMicros) ?? "-" }
+        for (i, p) in s.phases.enumerated() {
+            // A phase lasts until the next begins; the last until the run ended (early, when it was cut short).
+            let end = i + 1 < s.phases.count ? s.phases[i + 1].startSeconds : s.durationSeconds
+            let seconds = Swift.max(end - p.startSeconds, 0)
+            let t = p.totals
+            let rate = seconds > 0 ? String(format: "%.1f", Double(t.echoed) / seconds) : "-"
+            let l = p.latencyMicros
+            md.append("| \(cell(p.name)) | \(TimeText.runTime(p.startSeconds)) | \(TimeText.duration(seconds)) | \(t.sent) | \(t.echoed) | \(t.lost) | "
+                      + "\(t.corrupted) | \(rate) | \(us(l?.p50)) | \(us(l?.p99)) | \(us(l?.max)) |")
+        }
+        return md
     }
 
     /// Text for a table cell or a line, one line, Markdown's characters escaped. `<` and `&` are

@@ -33,7 +33,8 @@ enum Charts {
         return number(v)
     }
 
-    /// `1 µs`, `20 µs`, `5 ms`, `1 s`: latency tick labels.
+    /// `1 µs`, `20 µs`, `5 ms`, `1 s`: latency tick labels. Each carries its unit (a log axis
+    /// spans decades), so the axis titles name none.
     static func microsLabel(_ v: Double) -> String {
         if v >= 1e6 { return number(v / 1e6) + " s" }
         if v >= 1e3 { return number(v / 1e3) + " ms" }
@@ -101,7 +102,7 @@ enum Charts {
         if hi <= lo { hi = lo * 10 }
         let y = chart.yScale(lo, hi, log: true)
         chart.axes(x: time.scale, xTicks: time.ticks, xLabel: time.label, xTitle: time.title,
-                   y: y, yTicks: Scale.logTicks(lo, hi), yLabel: microsLabel, yTitle: "round trip (µs, log scale)")
+                   y: y, yTicks: Scale.logTicks(lo, hi), yLabel: microsLabel, yTitle: "round trip (log scale)")
         chart.phases(phases, x: time.scale)
         // max last, dashed while the points are far apart: with few echoes per interval p99 is
         // the max, and both stay visible. A dash on thousands of points is only noise.
@@ -152,7 +153,7 @@ enum Charts {
         let x = chart.xScale(lo, hi, log: true)
         let yTop = pow(10, ceil(log10(Double(most) * 1.5)))
         let y = chart.yScale(0.5, yTop, log: true)
-        chart.axes(x: x, xTicks: Scale.logTicks(lo, hi), xLabel: microsLabel, xTitle: "round trip (µs, log scale)",
+        chart.axes(x: x, xTicks: Scale.logTicks(lo, hi), xLabel: microsLabel, xTitle: "round trip (log scale)",
                    y: y, yTicks: Scale.logTicks(1, yTop), yLabel: countLabel, yTitle: "messages (log scale)")
         chart.bars(bins.sorted(by: { $0.key < $1.key }).map { bin, count in
             let a = pow(10, Double(bin) / binsPerDecade)

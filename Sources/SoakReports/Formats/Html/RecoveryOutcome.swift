@@ -18,6 +18,19 @@ struct RecoveryOutcome {
         return out
     }
 
+    /// One short cell (report.md): the step that brought the link back and when, the steps
+    /// tried before it in brackets, without their details (report.html has those).
+    func brief(failureAt: Double) -> String {
+        guard !attempts.isEmpty else { return "not recovered: the run ended" }
+        let before = attempts.prefix { !$0.record.succeeded }
+            .map { "\($0.record.step.rawValue) \($0.record.outcome == .skipped ? "not applicable" : "did not help")" }
+        let tried = before.isEmpty ? "" : " (" + before.joined(separator: ", ") + ")"
+        if let ok = attempts.first(where: { $0.record.succeeded }) {
+            return "back by \(ok.record.step.rawValue) after \(TimeText.duration(ok.t - failureAt))" + tried
+        }
+        return "not recovered" + tried
+    }
+
     func describe(failureAt: Double) -> String {
         guard !attempts.isEmpty else { return "not recovered: the run ended" }
         var parts = attempts.filter { !$0.record.succeeded }.map {

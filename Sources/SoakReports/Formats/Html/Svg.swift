@@ -156,11 +156,22 @@ struct SvgChart {
         }.joined())
     }
 
-    /// Thin dashed lines where phases begin.
+    /// Thin dashed lines where phases begin, each phase's name at the top of the plot right of
+    /// its start. A name that would run into the next one's or out of the plot is left out (its
+    /// line's tooltip still names it).
     mutating func phases(_ phases: [(t: Double, name: String)], x: Scale) {
         verticalLines(phases.filter { $0.t > x.lo }.map { p in
             (x: x.px(p.t), stroke: "stroke=\"#888\" stroke-dasharray=\"2 3\"", title: "phase \(p.name) from \(TimeText.runTime(p.t))")
         })
+        var labels = ""
+        for (i, p) in phases.enumerated() {
+            let from = x.px(p.t) + 3
+            let upTo = i + 1 < phases.count ? x.px(phases[i + 1].t) : plotRight
+            // About 6 px a character at 10 px: a name must fit before the next phase begins.
+            guard from + Double(p.name.count) * 6 <= upTo - 2 else { continue }
+            labels += "<text class=\"phase\" x=\"\(n(from))\" y=\"\(n(plotTop + 11))\">\(Markup.escape(p.name))</text>"
+        }
+        body.append(labels)
     }
 
     /// Full-height lines at `x` (pixels), each with its stroke attributes and tooltip.
@@ -213,7 +224,8 @@ struct SvgChart {
     func svg(title: String) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"\(n(Self.width))\" height=\"\(n(height))\" viewBox=\"0 0 \(n(Self.width)) \(n(height))\">"
             + "<title>\(Markup.escape(title))</title>"
-            + "<style>.grid{stroke:#e4e4e4}.series{fill:none;stroke-linejoin:round}.hover{fill:#000;fill-opacity:0}.hover:hover{fill-opacity:0.06}text{fill:#333}</style>"
+            + "<style>.grid{stroke:#e4e4e4}.series{fill:none;stroke-linejoin:round}.hover{fill:#000;fill-opacity:0}.hover:hover{fill-opacity:0.06}text{fill:#333}"
+            + ".phase{font-size:10px;fill:#666;paint-order:stroke;stroke:#fff;stroke-width:3px}</style>"
             + body.joined(separator: "\n") + "</svg>"
     }
 }
