@@ -87,6 +87,8 @@ struct TrafficLoop {
             emitInterval(at: now, phase: profile.phases[s.previous].name, verifier: &verifier, recorder: recorder)
             if !schedule.isFinished { emitPhase(schedule.phaseIndex, at: now, recorder: recorder) }
             settle = nil
+            // The next snapshot is a whole interval into the new phase, not a sliver after its start.
+            nextInterval = now &+ profile.reportInterval.nanoseconds
         }
         if let until = drainUntil, verifier.outstanding == 0 || now >= until {
             verifier.endOfStream(at: now)
