@@ -65,7 +65,14 @@ import Testing
         #expect(warning.contains("gap of 60.0 s"))
         #expect(warning.contains("0:00:14"))
         #expect(warning.contains("1.0 s before the stop"))
-        for text in [TextReport.render(s), MarkdownReport.render(s), JUnitReport.render(s)] { #expect(text.contains("gap of 60.0 s")) }
+        for text in [TextReport.render(s), MarkdownReport.render(s, events: Self.resumedRun()), JUnitReport.render(s)] { #expect(text.contains("gap of 60.0 s")) }
+        // The charts shade the gap and draw no line across it.
+        let html = HtmlReport.render(s, events: Self.resumedRun())
+        #expect(html.contains("class=\"gap\""))
+        #expect(html.contains("no soak from 14.000 s to 74.000 s"))
+        #expect(html.contains("tester stopped (resumed)"))
+        let ratePath = try #require(html.components(separatedBy: "<path class=\"series\" d=\"").dropFirst().first)
+        #expect(ratePath.prefix { $0 != "\"" }.filter { $0 == "M" }.count == 2, "the rate line starts again after the gap")
         // A second resume goes on from the second part.
         var again = Self.resumedRun()
         again.removeLast()

@@ -60,7 +60,7 @@ enum Charts {
         return out
     }
 
-    static func throughput(_ series: TimeSeries, marks: [Mark], phases: [(t: Double, name: String)], xMax: Double) -> String {
+    static func throughput(_ series: TimeSeries, marks: [Mark], phases: [(t: Double, name: String)], xMax: Double, gaps: [Gap] = []) -> String {
         var chart = SvgChart(height: 280)
         let time = timeAxis(chart, xMax: xMax)
         let top = Scale.niceCeil((series.points.compactMap { $0.rateMax ?? $0.rate }.max() ?? 0) * 1.05)
@@ -73,9 +73,12 @@ enum Charts {
                 return (time.scale.px(p.mid), y.px(lo), y.px(hi))
             }, color: rateColor)
         }
+        chart.gaps(gaps, x: time.scale)
         chart.phases(phases, x: time.scale)
-        chart.line(series.points.map { p in p.rate.map { (time.scale.px(p.mid), y.px($0)) } }, color: rateColor, name: "echoed messages per second")
-        chart.legend(legendItems([(rateColor, "echoed/s")], marks: marks))
+        let spans = series.points.map { (start: $0.start, end: $0.end) }
+        chart.line(Gap.broken(series.points.map { p in p.rate.map { (time.scale.px(p.mid), y.px($0)) } }, spans: spans, gaps: gaps),
+                   color: rateColor, name: "echoed messages per second")
+        chart.legend(legendItems([(rateColor, "echoed/s")], marks: marks, gaps: gaps))
         chart.hover(columns(series.points, x: time.scale) { g in
             let echoed = g.reduce(0) { $0 + $1.echoed }
             let seconds = g.reduce(0.0) { $0 + ($1.end - $1.start) }
@@ -89,7 +92,8 @@ enum Charts {
         return chart.svg(title: "Echoed messages per second, per report interval, over the run")
     }
 
-    static func latency(_ series: TimeSeries, marks: [Mark], phases: [(t: Double, name: String)], xMax: Double, network: String? = nil) -> String {
+    static func latency(_ series: TimeSeries, marks: [Mark], phases: [(t: Double, name: String)], xMax: Double, network: String? = nil,
+                        gaps: [Gap] = []) -> String {
         var chart = SvgChart(height: 300)
         let time = timeAxis(chart, xMax: xMax)
         let lows = series.points.compactMap(\.p50)
@@ -103,6 +107,7 @@ enum Charts {
         let y = chart.yScale(lo, hi, log: true)
         chart.axes(x: time.scale, xTicks: time.ticks, xLabel: time.label, xTitle: time.title,
                    y: y, yTicks: Scale.logTicks(lo, hi), yLabel: microsLabel, yTitle: "round trip (log scale)")
+        chart.gaps(gaps, x: time.scale)
         chart.phases(phases, x: time.scale)
         // max last, dashed while the points are far apart: with few echoes per interval p99 is
         // the max, and both stay visible. A dash on thousands of points is only noise.
@@ -111,10 +116,11 @@ enum Charts {
             (\.p50, p50Color, "p50", nil), (\.p99, p99Color, "p99", nil), (\.max, maxColor, "max", dash),
         ]
         for (key, color, name, dash) in lines {
-            chart.line(series.points.map { p in p[keyPath: key].map { (time.scale.px(p.mid), y.px(Double($0))) } }, color: color,
-                       dash: dash, name: "\(name) round trip per interval")
+            chart.line(Gap.broken(series.points.map { p in p[keyPath: key].map { (time.scale.px(p.mid), y.px(Double($0))) } },
+                                  spans: series.points.map { (start: $0.start, end: $0.end) }, gaps: gaps),
+                       color: color, dash: dash, name: "\(name) round trip per interval")
         }
-        chart.legend(legendItems([(p50Color, "p50"), (p99Color, "p99"), (maxColor, "max")], marks: marks))
+        chart.legend(legendItems([(p50Color, "p50"), (p99Color, "p99"), (maxColor, "max")], marks: marks, gaps: gaps))
         chart.hover(columns(series.points, x: time.scale) { g in
             let count = g.reduce(0) { $0 + $1.count }
             guard count > 0 else { return "no echo" }
@@ -126,8 +132,9 @@ enum Charts {
         return chart.svg(title: "Round-trip latency per report interval (p50, p99, max) over the run" + (network.map { ", \($0)" } ?? ""))
     }
 
-    static func legendItems(_ base: [(String, String)], marks: [Mark]) -> [(color: String, name: String)] {
+    static func legendItems(_ base: [(String, String)], marks: [Mark], gaps: [Gap] = []) -> [(color: String, name: String)] {
         var items = base.map { (color: $0.0, name: $0.1) }
+        if !gaps.isEmpty { items.append(("#b0bec5", "tester stopped (resumed)")) }
         if marks.contains(where: \.failure) { items.append(("#d32f2f", "link failure")) }
         if marks.contains(where: { !$0.failure }) { items.append(("#2e7d32", "link back")) }
         return items

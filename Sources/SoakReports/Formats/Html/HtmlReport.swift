@@ -129,11 +129,13 @@ public enum HtmlReport {
                 + "before its first report\(Markup.escape(interval)). Nothing to chart.</p>")
         }
         let marks = Mark.collect(events)
+        let gaps = Gap.collect(events)
         let phases = s.phases.map { (t: $0.startSeconds, name: $0.name) }
         let xMax = max(s.durationSeconds, series.points.last?.end ?? 0, marks.map(\.t).max() ?? 0)
         var parts = [
-            Charts.throughput(series, marks: marks, phases: phases, xMax: xMax),
-            Charts.latency(series, marks: marks, phases: phases, xMax: xMax, network: s.network.map { "including the network (\($0.path))" }),
+            Charts.throughput(series, marks: marks, phases: phases, xMax: xMax, gaps: gaps),
+            Charts.latency(series, marks: marks, phases: phases, xMax: xMax, network: s.network.map { "including the network (\($0.path))" },
+                           gaps: gaps),
             Charts.distribution(series.whole, summary: s.latencyMicros),
         ]
         if s.reliability.failures > 0 {

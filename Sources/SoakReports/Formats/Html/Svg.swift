@@ -156,6 +156,15 @@ struct SvgChart {
         }.joined())
     }
 
+    /// Grey bands where the run did not soak (resume gaps), under the series.
+    mutating func gaps(_ gaps: [Gap], x: Scale) {
+        guard !gaps.isEmpty else { return }
+        body.append(gaps.map { g in
+            let a = x.px(g.from), b = max(x.px(g.to), x.px(g.from) + 2)
+            return "<rect class=\"gap\" x=\"\(n(a))\" y=\"\(n(plotTop))\" width=\"\(n(b - a))\" height=\"\(n(plotBottom - plotTop))\" fill=\"#eceff1\"><title>\(Markup.escape(g.title))</title></rect>"
+        }.joined())
+    }
+
     /// Thin dashed lines where phases begin, each phase's name at the top of the plot right of
     /// its start. A name that would run into the next one's or out of the plot is left out (its
     /// line's tooltip still names it).
