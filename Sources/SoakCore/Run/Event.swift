@@ -76,6 +76,14 @@ public struct LinesNotKept: Codable, Sendable, Equatable {
     public init(source: SourceLine.Source, count: UInt64, fromSeconds: Double, toSeconds: Double) {
         self.source = source; self.count = count; self.fromSeconds = fromSeconds; self.toSeconds = toSeconds
     }
+
+    /// `uart: 46023 UART lines not kept in uart.log, read between 5.145 s and 6.005 s: ...`
+    public var message: String {
+        let (log, what) = source == .uart ? ("uart.log", "UART line") : ("kernel.log", "kernel record")
+        return "\(source.rawValue): \(count) \(what)\(count == 1 ? "" : "s") not kept in \(log), read between "
+            + String(format: "%.3f s and %.3f s", fromSeconds, toSeconds)
+            + ": a flood outran the log; each was checked against every rule and could not match one"
+    }
 }
 
 /// A fact about the board read from its UART or kernel log, first seen at the event's time.

@@ -68,16 +68,8 @@ public final class SoakRunner {
     private var cycleStartAt: UInt64 = 0
     private var hangs = 0
     private var linkLosses = 0
-    /// Lines taken from the inbox, judged in slices so a flood cannot starve the sender.
-    private var backlog: [LineInbox.Item] = []
-    private var backlogNext = 0
-    /// Lines a flood thinned, per source, not yet on the timeline.
-    private var notKept: [LineInbox.Thinned] = []
-
-    /// How long one turn of the loop may judge lines before it goes back to sending.
-    static let lineBudget: UInt64 = 1_000_000
-    /// How often a flood that goes on is noted on the timeline.
-    static let notKeptEvery: UInt64 = 5_000_000_000
+    /// The UART and kernel-log lines queued for the watcher (nil: nothing watched).
+    private var intake: LineIntake?
 
     /// After a hang-up or a fatal finding, how long to keep listening to the UART and the kernel
     /// before the diagnosis: the kernel line of a removed tty, or a UART that goes on printing,
@@ -110,6 +102,7 @@ public final class SoakRunner {
         traffic = TrafficLoop(profile: profile)
         traffic.network = network
         watch?.inbox.setTriage(watcher.triage)
+        intake = watch.map(LineIntake.init)
     }
 
     public func run() -> Outcome {
@@ -181,7 +174,7 @@ public final class SoakRunner {
             let deadline = traffic.nextDeadline(verifier: verifier, health: health)
             let after = clock.now()
             // Lines still waiting to be judged: look at the link without sleeping.
-            let timeout = deadline > after && !hasBacklog ? min(deadline - after, TrafficLoop.maxWait) : 0
+            let timeout = deadline > after && intake?.hasBacklog != true ? min(deadline - after, TrafficLoop.maxWait) : 0
             let ready = link.wait(forWrite: traffic.writePending, timeout: timeout)
             if ready.readable || ready.hangup {
                 switch readAvailable() {
@@ -190,7 +183,7 @@ public final class SoakRunner {
                 case .failed(let why): return (.infrastructure, "\(link.path): \(why)")
                 }
             }
-            takeLines(now: clock.now(), budget: Self.lineBudget)
+            takeLines(now: clock.now(), budget: LineIntake.budget)
             if let r = watcher.recoverFinding {
                 let at = clock.now()
                 let failure = describeFailure(.finding, now: at,
@@ -277,70 +270,28 @@ public final class SoakRunner {
 
     /// Takes what the UART and kernel-log readers queued: keeps it for the logs and the
     /// evidence, and puts what the watcher found on the timeline. With a `budget` (ns) it stops
-    /// after that long and leaves the rest for the next turn (`hasBacklog`); without, it takes
-    /// everything queued.
+    /// after that long and leaves the rest for the next turn; without, it takes everything queued.
     private func takeLines(now: UInt64, budget: UInt64? = nil) {
         var notes: [LineWatcher.Note] = []
-        if let watch {
-            let started = clock.now()
-            var taken = 0
-            while true {
-                if backlogNext >= backlog.count {
-                    if watch.inbox.isEmpty { break }
-                    watch.inbox.drain(into: &backlog)
-                    backlogNext = 0
-                }
-                let item = backlog[backlogNext]
-                backlogNext += 1
-                if case .line(let line) = item { watch.record(line) }
-                watcher.take(item, into: &notes)
-                taken += 1
-                if let budget, taken & 63 == 0, clock.now() &- started >= budget { break }
-            }
-            if taken > 0 { watch.flush() }
-            if backlogNext >= backlog.count, backlog.count > 4096 {
-                // A flood's batch: give its memory back.
-                backlog = []
-                backlogNext = 0
-            }
-            watcher.dropped(watch.inbox.takeDropped(), at: now, into: &notes)
-            for t in watch.inbox.takeThinned() {
-                if let i = notKept.firstIndex(where: { $0.source == t.source }) {
-                    notKept[i].count += t.count
-                    notKept[i].last = t.last
-                } else {
-                    notKept.append(t)
-                }
-            }
-        }
+        intake?.take(into: &watcher, notes: &notes, clock: clock, now: now, budget: budget)
         watcher.tick(now: now, into: &notes)
         emit(notes)
         noteLinesNotKept(now: now, force: false)
     }
 
-    /// Lines judged but not yet taken: the loop looks at the link without sleeping.
-    private var hasBacklog: Bool { backlogNext < backlog.count || !(watch?.inbox.isEmpty ?? true) }
-
     /// Puts the lines a flood thinned on the timeline and in the source's log: when the flood
-    /// has gone on for `notKeptEvery`, or (`force`) now.
+    /// has gone on for a while, or (`force`) now.
     private func noteLinesNotKept(now: UInt64, force: Bool) {
-        guard !notKept.isEmpty else { return }
-        guard force || notKept.contains(where: { now > $0.first && now - $0.first >= Self.notKeptEvery }) else { return }
-        for t in notKept {
-            let from = Double(Int64(bitPattern: t.first &- runStartMono)) / 1e9
-            let to = Double(Int64(bitPattern: t.last &- runStartMono)) / 1e9
-            let log = t.source == .uart ? "uart.log" : "kernel.log"
-            let what = t.source == .uart ? "UART line" : "kernel record"
-            let message = "\(t.source.rawValue): \(t.count) \(what)\(t.count == 1 ? "" : "s") not kept in \(log), read between "
-                + String(format: "%.3f s and %.3f s", from, to)
-                + ": a flood outran the log; each was checked against every rule and could not match one"
-            watch?.recordNotice(t.source, "-- " + message, t.last)
-            var e = recorder.event(.linesNotKept, at: t.last, message: message)
-            e.notKept = LinesNotKept(source: t.source, count: t.count, fromSeconds: from, toSeconds: to)
+        guard let due = intake?.dueNotKept(now: now, force: force), !due.isEmpty else { return }
+        for t in due {
+            let n = LinesNotKept(source: t.source, count: t.count, fromSeconds: Double(Int64(bitPattern: t.first &- runStartMono)) / 1e9,
+                                 toSeconds: Double(Int64(bitPattern: t.last &- runStartMono)) / 1e9)
+            watch?.recordNotice(t.source, "-- " + n.message, t.last)
+            var e = recorder.event(.linesNotKept, at: t.last, message: n.message)
+            e.notKept = n
             recorder.emit(e)
         }
         watch?.flush()
-        notKept.removeAll()
     }
 
     private func emit(_ notes: [LineWatcher.Note]) {
