@@ -11,7 +11,7 @@ extension SoakSession {
     /// Starts the M7 UART and kernel-log readers the board file names (for the simulated
     /// board: its UART pty and its kernel log file under `sim/` in the run folder).
     func startWatchers(_ parts: BoardParts, folder: String, monoStart: UInt64, timeline: TimelineWriter, wallStart: Date)
-        -> (sources: [LineSource], runnerWatch: SoakRunner.Watch) {
+        -> (sources: [LineSource], runnerWatch: SoakRunner.Watch, logs: [LineLog]) {
         let inbox = LineInbox()
         let board = plan.board
         let sources = parts.lineSources { text in
@@ -29,6 +29,6 @@ extension SoakSession {
                                      recordNotice: { source, text, at in (source == .uart ? uartLog : kernelLog).append(note: text, at: at) }) { line in
             (line.source == .uart ? uartLog : kernelLog).append(line)
         }
-        return (sources, watch)
+        return (sources, watch, [uartLog, kernelLog])
     }
 }
