@@ -1,4 +1,5 @@
 import BoardSimulator
+import CPosix
 import Foundation
 import Glibc
 import SoakCore
@@ -388,4 +389,6 @@ func installStopHandlers() {
     sigaddset(&set, SIGINT)
     sigaddset(&set, SIGTERM)
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    // Caught before these handlers were in place (CPosix's constructor, before main).
+    if soak_early_stop_signal() != 0 { stopRequested.store(true, ordering: .relaxed) }
 }
