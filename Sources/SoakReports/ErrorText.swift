@@ -8,15 +8,15 @@ public enum ErrorText {
     /// Why `error` happened, in a few words ("No space left on device", "Permission denied").
     /// The tool's own errors give their own text.
     public static func reason(_ error: Error) -> String {
-        if let e = error as? POSIXError { return errnoText(e.code.rawValue) }
-        if let e = error as? CocoaError { return cocoaReason(e.code.rawValue, userInfo: e.userInfo) }
-        if error is DecodingError { return "not what was expected (\(decodingReason(error)))" }
-        if type(of: error) is NSError.Type {
+        // By exact type: on Linux `as? CocoaError` also matches an NSError of another domain.
+        if type(of: error) is NSError.Type || type(of: error) == POSIXError.self || type(of: error) == CocoaError.self {
             let ns = error as NSError
             if ns.domain == NSPOSIXErrorDomain { return errnoText(Int32(ns.code)) }
             if ns.domain == NSCocoaErrorDomain { return cocoaReason(ns.code, userInfo: ns.userInfo) }
+            if let text = ns.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty { return text }
             return "error \(ns.code) (\(ns.domain))"
         }
+        if error is DecodingError { return "not what was expected (\(decodingReason(error)))" }
         // The tool's own errors: their description.
         return String(describing: error)
     }

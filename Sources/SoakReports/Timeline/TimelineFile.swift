@@ -17,16 +17,16 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
     private let fd: Int32
     private let encoder: JSONEncoder
     private let warn: @Sendable (String) -> Void
-    private let lock = NSCondition()
+    /// Lock, file and flags shared with the syncing thread (which must not hold the writer:
+    /// the writer's deinit stops it).
+    private let shared: SyncState
+    private var lock: NSCondition { shared.lock }
     /// Bytes of whole lines in the file.
     private var size: off_t
-    private var dirty = false
-    private var closed = false
     private var syncerDone: DispatchSemaphore?
     /// Set by the first failed write: from then on events go to `kept`.
     private var failure: WriteFailure?
     private var kept = KeptEvents()
-    private var syncFailureSaid = false
 
     /// The first write that failed: when, and why in plain words.
     public struct WriteFailure: Sendable, Equatable {
@@ -48,6 +48,7 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
         }
         var st = stat()
         size = fstat(fd, &st) == 0 ? st.st_size : 0
+        shared = SyncState(fd: fd, path: path, warn: warn)
         encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -65,7 +66,7 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
         data.append(0x0A)
         lock.lock()
         defer { lock.unlock() }
-        guard !closed else { return }
+        guard !shared.closed else { return }
         if failure != nil {
             kept.keep(event)
             return
@@ -84,7 +85,7 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
         }
         guard let code else {
             size += off_t(data.count)
-            dirty = true
+            shared.dirty = true
             return
         }
         // A torn line in the middle would make the whole file unreadable: cut it back.
@@ -102,20 +103,20 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
     /// fsync now: the timeline survives a power loss of the host too.
     public func sync() {
         lock.lock()
-        let open = !closed
+        let open = !shared.closed
         lock.unlock()
-        if open { flush() }
+        if open { shared.flush() }
     }
 
     /// Stops the syncing thread, fsyncs and closes the file. Later events are ignored.
     public func close() {
         lock.lock()
-        if closed { lock.unlock(); return }
+        if shared.closed { lock.unlock(); return }
         let done = syncerDone
         lock.unlock()
-        flush()
+        shared.flush()
         lock.lock()
-        closed = true
+        shared.closed = true
         lock.broadcast()
         lock.unlock()
         done?.wait()
@@ -143,7 +144,44 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
         public var merged: Int
     }
 
-    private func flush() {
+    private func startSyncing(every: SoakDuration) {
+        let done = DispatchSemaphore(value: 0)
+        syncerDone = done
+        let state = shared
+        let thread = Thread {
+            state.lock.lock()
+            while !state.closed {
+                _ = state.lock.wait(until: Date().addingTimeInterval(every.seconds))
+                if state.closed { break }
+                state.lock.unlock()
+                state.flush()
+                state.lock.lock()
+            }
+            state.lock.unlock()
+            done.signal()
+        }
+        thread.name = "timeline-sync"
+        thread.start()
+    }
+}
+
+/// What the writer and its syncing thread share.
+private final class SyncState: @unchecked Sendable {
+    let lock = NSCondition()
+    let fd: Int32
+    let path: String
+    let warn: @Sendable (String) -> Void
+    /// Guarded by `lock`.
+    var dirty = false
+    var closed = false
+    var failureSaid = false
+
+    init(fd: Int32, path: String, warn: @escaping @Sendable (String) -> Void) {
+        self.fd = fd; self.path = path; self.warn = warn
+    }
+
+    /// fsync if something was written since the last one; a failure is said once.
+    func flush() {
         lock.lock()
         let was = dirty
         dirty = false
@@ -152,30 +190,11 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
         if fsync(fd) != 0 {
             let code = errno
             lock.lock()
-            let say = !syncFailureSaid
-            syncFailureSaid = true
+            let say = !failureSaid
+            failureSaid = true
             lock.unlock()
             if say { warn("cannot flush \(path) to disk: \(ErrorText.errnoText(code))") }
         }
-    }
-
-    private func startSyncing(every: SoakDuration) {
-        let done = DispatchSemaphore(value: 0)
-        syncerDone = done
-        let thread = Thread { [unowned self] in
-            self.lock.lock()
-            while !self.closed {
-                _ = self.lock.wait(until: Date().addingTimeInterval(every.seconds))
-                if self.closed { break }
-                self.lock.unlock()
-                self.flush()
-                self.lock.lock()
-            }
-            self.lock.unlock()
-            done.signal()
-        }
-        thread.name = "timeline-sync"
-        thread.start()
     }
 }
 
