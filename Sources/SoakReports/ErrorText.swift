@@ -21,6 +21,17 @@ public enum ErrorText {
         return String(describing: error)
     }
 
+    /// `reason`, with the file a Foundation error names in front ("PATH: No space left on
+    /// device"): for errors printed as they come.
+    public static func describe(_ error: Error) -> String {
+        let why = reason(error)
+        guard type(of: error) is NSError.Type || type(of: error) == POSIXError.self || type(of: error) == CocoaError.self else { return why }
+        let info = (error as NSError).userInfo
+        if let path = info[NSFilePathErrorKey] as? String, !path.isEmpty { return "\(path): \(why)" }
+        if let url = info[NSURLErrorKey] as? URL { return "\(url.path): \(why)" }
+        return why
+    }
+
     /// "cannot write PATH: No space left on device".
     public static func cannot(_ what: String, _ path: String, _ error: Error) -> String {
         "cannot \(what) \(path): \(reason(error))"

@@ -66,7 +66,7 @@ struct Run: ParsableCommand {
         var baselineRun: CompareInput?
         if let baseline {
             do { baselineRun = try CompareFolders.read(baseline) } catch {
-                FileHandle.standardError.write(Data("rpmsg-soak: --baseline: \(error)\n".utf8))
+                FileHandle.standardError.write(Data("rpmsg-soak: --baseline: \(ErrorText.describe(error))\n".utf8))
                 throw ExitCode(2)
             }
         }
@@ -157,12 +157,12 @@ extension Check {
             place = try LabgridPlace(config: config)
             print("labgrid: \(try place.acquire())")
         } catch {
-            fail("\(error)")
+            fail("\(ErrorText.describe(error))")
             return (nil, false)
         }
         let resources: [LabgridPlace.Resource]
         do { resources = try place.resources() } catch {
-            fail("\(error)")
+            fail("\(ErrorText.describe(error))")
             _ = place.release()
             return (nil, false)
         }
@@ -175,7 +175,7 @@ extension Check {
             let resolved = try place.resolve(board)
             return (BoardParts(board: resolved, place: place), true)
         } catch {
-            fail("\(error)")
+            fail("\(ErrorText.describe(error))")
             return (BoardParts(board: board, place: place), false)
         }
     }
@@ -284,7 +284,7 @@ enum Loading {
             }
             return Plan(profile: profile, board: board, profilePath: options.profile, boardPath: boardPath)
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak: configuration error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("rpmsg-soak: configuration error: \(ErrorText.describe(error))\n".utf8))
             throw ExitCode(2)
         }
     }

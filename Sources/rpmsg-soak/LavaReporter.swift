@@ -24,7 +24,7 @@ enum LavaReporter {
                          + (p.terminationReason == .exit ? "exit status \(p.terminationStatus)" : "signal \(p.terminationStatus)"))
                 }
             } catch {
-                warn("warning: cannot run \(program): \(error)")
+                warn("warning: cannot run \(program): \(ErrorText.describe(error))")
             }
         }
     }

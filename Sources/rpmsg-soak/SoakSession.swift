@@ -49,8 +49,8 @@ struct SoakSession {
         timeline.emit(start)
         if let what = farm.note { timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what)) }
         if let error = farm.error {
-            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
-            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(ErrorText.describe(error))")
+            e.end = RunEnd(reason: .infrastructure, detail: "\(ErrorText.describe(error))", totals: Counters(), seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
             timeline.emit(e)
         } else {
             soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
@@ -112,7 +112,7 @@ struct SoakSession {
             do {
                 if let what = try power?.finish() { note(.power, what) }
             } catch {
-                let text = "could not leave the board in its declared power state (on_exit: \(board.power?.onExit.rawValue ?? "on")): \(error)"
+                let text = "could not leave the board in its declared power state (on_exit: \(board.power?.onExit.rawValue ?? "on")): \(ErrorText.describe(error))"
                 FileHandle.standardError.write(Data("rpmsg-soak: \(text)\n".utf8))
                 note(.warning, text)
             }

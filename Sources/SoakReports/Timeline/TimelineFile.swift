@@ -323,7 +323,7 @@ public enum TimelineReader {
                 if isLast {
                     warnings.append("\(path):\(i + 1): last line is incomplete (the run was cut off while writing it); ignored")
                 } else {
-                    throw Failure(path: path, line: i + 1, reason: "not a timeline event: \(error)")
+                    throw Failure(path: path, line: i + 1, reason: "not a timeline event (\(ErrorText.reason(error)))")
                 }
             }
         }
