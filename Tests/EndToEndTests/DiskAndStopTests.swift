@@ -104,6 +104,9 @@ struct DiskAndStopTests {
             let text = try String(contentsOfFile: "\(r.run)/\(name)", encoding: .utf8)
             #expect(text.contains("could not be written to events.jsonl"), "\(name)")
         }
+        // uart.log goes on once the disk takes lines again, with the gap marked where it is.
+        let uart = try String(contentsOfFile: "\(r.run)/uart.log", encoding: .utf8)
+        #expect(uart.contains(" lines could not be written here: No space left on device"), "\(uart.suffix(2000))")
         // The timeline was completed from memory once the disk took it: `report` reads the same run.
         let again = try await Harness.run(["report", r.run])
         #expect(again.status == 0, "\(again.stderr)")

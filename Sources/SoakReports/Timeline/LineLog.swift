@@ -15,6 +15,10 @@ public final class LineLog: @unchecked Sendable {
     private let lock = NSLock()
     private var failed = 0
     private var firstReason: String?
+    /// Lines not written since the last one that was: said in the log where it goes on.
+    private var gap = 0
+    /// The last failed write left part of its line in the file.
+    private var torn = false
 
     public init(path: String, startMono: UInt64, warn: @escaping @Sendable (String) -> Void = TimelineWriter.warnOnStderr) {
         self.path = path
@@ -51,25 +55,37 @@ public final class LineLog: @unchecked Sendable {
             lock.lock(); failed += 1; lock.unlock()
             return
         }
-        var text = String(format: "%12.6f ", Double(Int64(bitPattern: at &- startMono)) / 1e9)
+        let stamp = String(format: "%12.6f ", Double(Int64(bitPattern: at &- startMono)) / 1e9)
+        var text = stamp
         if let level { text += "<\(level)> " }
         text += body + "\n"
-        let code: Int32? = text.withCString { p in
+        lock.lock()
+        if gap > 0 {
+            // The disk takes lines again: the gap is marked where it is.
+            text = (torn ? "\n" : "") + stamp + "-- \(gap) lines could not be written here: \(firstReason ?? "write failed")\n" + text
+        }
+        lock.unlock()
+        let (code, partly): (Int32?, Bool) = text.withCString { p in
             let count = strlen(p)
             var off = 0
             while off < count {
                 let n = Glibc.write(fd, p + off, count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return errno
+                    return (errno, off > 0)
                 }
                 off += n
             }
-            return nil
+            return (nil, false)
         }
-        guard let code else { return }
+        guard let code else {
+            lock.lock(); gap = 0; torn = false; lock.unlock()
+            return
+        }
         lock.lock()
         failed += 1
+        gap += 1
+        torn = torn || partly
         let first = firstReason == nil
         if first { firstReason = ErrorText.errnoText(code) }
         lock.unlock()
