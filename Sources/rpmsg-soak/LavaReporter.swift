@@ -1,4 +1,5 @@
 import Foundation
+import SoakCore
 import SoakReports
 
 /// `rpmsg-soak run --lava`: after the reports are written, every JUnit test case and the

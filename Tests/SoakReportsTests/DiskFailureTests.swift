@@ -114,6 +114,17 @@ struct DiskFailureTests {
             #expect(text.hasPrefix("cannot write summary.json: "), "\(text)")
             #expect(!text.contains("Domain") && !text.contains("Code=") && !text.contains("NSCocoa"), "\(text)")
         }
+        // A program that cannot be started (ssh, labgrid-client, a setup command).
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString)/ssh")
+        do {
+            try p.run()
+            Issue.record("started")
+        } catch {
+            let text = ErrorText.describe(error)
+            #expect(text.contains("No such file or directory"), "\(text)")
+            #expect(!text.contains("Domain") && !text.contains("Code=") && !text.contains("NSCocoa"), "\(text)")
+        }
         // The tool's own errors keep their own words.
         #expect(ErrorText.reason(TimelineOpenError(path: "p", reason: "Permission denied")) == "cannot create p: Permission denied")
     }
