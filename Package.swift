@@ -39,7 +39,7 @@ let package = Package(
         ]),
         // The command line: parse, load, wire, run.
         .executableTarget(name: "rpmsg-soak", dependencies: [
-            "SoakCore", "SoakLinux", "BoardSimulator", "SoakReports",
+            "SoakCore", "SoakLinux", "BoardSimulator", "SoakReports", "CPosix",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -137,3 +137,20 @@ int soak_interrupt_thread(unsigned long thread) {
 }
 
 unsigned long soak_thread_self(void) { return (unsigned long)pthread_self(); }
+
+/* `rpmsg-soak run`: SIGINT and SIGTERM are caught from the moment the program's own code first
+ * runs (an ELF constructor, before the Swift runtime and main), not only once the profile is
+ * read: a stop in the first milliseconds must still end in a run folder and exit 130. Other
+ * commands (and the test bundles linking this file) keep the default actions. glibc passes argc
+ * and argv to constructors. */
+static volatile sig_atomic_t soak_early_signal = 0;
+static void soak_early_handler(int sig) { soak_early_signal = sig; }
+__attribute__((constructor)) static void soak_catch_early_stop(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc < 2 || argv == NULL || argv[0] == NULL || argv[1] == NULL || strcmp(argv[1], "run") != 0) return;
+    /* Test bundles link this file too: they keep the default actions. */
+    if (strstr(argv[0], "xctest") != NULL || strstr(argv[0], "PackageTests") != NULL) return;
+    signal(SIGINT, soak_early_handler);
+    signal(SIGTERM, soak_early_handler);
+}
+int soak_early_stop_signal(void) { return soak_early_signal; }

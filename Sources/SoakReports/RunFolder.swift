@@ -22,16 +22,104 @@ public enum RunFolder {
         return truncate(path, off_t(keep)) == 0
     }
 
-    public static func writeReports(directory: String) throws -> RunSummary {
-        let (summary, events) = try read(directory: directory)
+    /// Some report files could not be written: one line per file ("cannot write PATH: No space
+    /// left on device"). The summary was built; the files not named were written.
+    public struct FilesNotWritten: Error, CustomStringConvertible {
+        public var summary: RunSummary
+        public var problems: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    /// Builds the summary from the timeline file and writes every report. With `lost` (the
+    /// timeline file could not be written to its end) the events kept in memory complete the
+    /// file's; the timeline file is then rewritten whole if the disk takes it now, and a warning
+    /// in every report says what was lost. Throws `FilesNotWritten` after trying every file.
+    public static func writeReports(directory: String, lost: TimelineWriter.Loss? = nil) throws -> RunSummary {
+        var (events, warnings) = try TimelineReader.read(path: "\(directory)/\(timelineName)")
+        if let lost {
+            events = complete(events, with: lost, directory: directory)
+        }
+        let summary = try SummaryBuilder.build(events: events, warnings: warnings)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"), options: .atomic)
-        try Data(JUnitReport.render(summary).utf8).write(to: URL(fileURLWithPath: "\(directory)/junit.xml"), options: .atomic)
-        try Data((TextReport.render(summary) + "\n").utf8).write(to: URL(fileURLWithPath: "\(directory)/report.txt"), options: .atomic)
-        try Data(MarkdownReport.render(summary, events: events).utf8).write(to: URL(fileURLWithPath: "\(directory)/report.md"), options: .atomic)
-        try Data(HtmlReport.render(summary, events: events).utf8).write(to: URL(fileURLWithPath: "\(directory)/report.html"), options: .atomic)
+        var problems: [String] = []
+        func write(_ name: String, _ data: () throws -> Data) {
+            let path = "\(directory)/\(name)"
+            do {
+                try data().write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                problems.append(ErrorText.cannot("write", path, error))
+            }
+        }
+        write("summary.json") { try encoder.encode(summary) }
+        write("junit.xml") { Data(JUnitReport.render(summary).utf8) }
+        write("report.txt") { Data((TextReport.render(summary) + "\n").utf8) }
+        write("report.md") { Data(MarkdownReport.render(summary, events: events).utf8) }
+        write("report.html") { Data(HtmlReport.render(summary, events: events).utf8) }
+        if !problems.isEmpty { throw FilesNotWritten(summary: summary, problems: problems) }
         return summary
+    }
+
+    /// The file's events and those kept in memory, with a warning before the run's end saying
+    /// what was lost; written back as the timeline file when the disk takes it.
+    static func complete(_ written: [Event], with lost: TimelineWriter.Loss, directory: String) -> [Event] {
+        var events = written + lost.kept
+        let path = "\(directory)/\(timelineName)"
+        var text = "\(lost.notWritten) events could not be written to \(timelineName): \(lost.failure.reason) (from \(String(format: "%.1f", lost.failure.atSeconds)) s on); the reports were built from the copy kept in memory"
+        var kept: [String] = []
+        if lost.dropped > 0 { kept.append("\(lost.dropped) findings or anomalies beyond the memory's bounds were dropped (their counts are missing)") }
+        if lost.merged > 0 { kept.append("\(lost.merged) interval snapshots were merged into their neighbours (totals and latencies exact, the charts coarser)") }
+        if !kept.isEmpty { text += ": " + kept.joined(separator: "; ") }
+        let at = events.lastIndex(where: { $0.type == .runEnd }) ?? events.count
+        let near = at < events.count ? events[at] : (events.last ?? lost.kept[0])
+        func note(_ message: String) -> Event { Event(t: near.t, wall: near.wall, type: .warning, message: message) }
+
+        var whole = events
+        whole.insert(note(text + "; \(timelineName) was completed from memory at the end"), at: at)
+        if rewrite(path: path, events: whole) { return whole }
+        events.insert(note(text + "; \(timelineName) itself still ends at \(String(format: "%.1f", lost.failure.atSeconds)) s (`rpmsg-soak report` on this folder will lack the rest)"), at: at)
+        return events
+    }
+
+    /// Writes the timeline whole to a temporary file and renames it over `path`; false if the
+    /// disk does not take it (nothing is changed then).
+    static func rewrite(path: String, events: [Event]) -> Bool {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data()
+        for e in events {
+            guard let line = try? encoder.encode(e) else { return false }
+            data.append(line)
+            data.append(0x0A)
+        }
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            return true
+        } catch {
+            return false
+        }
+    }
+}
+
+extension RunFolder {
+    /// The profile name as a folder name: letters, digits, `-`, `_` and `.` kept, anything else
+    /// (a `/`, a space, a NUL, a letter outside ASCII) replaced by `_`; no `..`, no leading dot or
+    /// dash, at most 100 characters, never empty ("run").
+    public static func safeName(_ name: String) -> String {
+        var out = ""
+        for u in name.unicodeScalars {
+            let ok = (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9") || u == "-" || u == "_" || u == "."
+            let c: Character = ok ? Character(u) : "_"
+            // Runs of replacements, and any "..", become one "_".
+            if c == "_" && out.hasSuffix("_") { continue }
+            if c == "." && out.hasSuffix(".") { out.removeLast(); if !out.hasSuffix("_") { out.append("_") }; continue }
+            out.append(c)
+        }
+        while let f = out.first, f == "." || f == "-" || f == "_" { out.removeFirst() }
+        while let l = out.last, l == "." || l == "_" { out.removeLast() }
+        if out.count > 100 { out = String(out.prefix(100)) }
+        return out.isEmpty ? "run" : out
     }
 }

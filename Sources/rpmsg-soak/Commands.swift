@@ -8,9 +8,9 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a soak and write its reports.",
         discussion: """
-        Writes a run folder under --out: events.jsonl (the timeline, written as the run goes), summary.json, junit.xml, report.txt, report.md, report.html, uart.log and kernel.log. The folder's path is printed first, then a line per interval, link failure and recovery (not with --quiet; on a terminal the interval lines are one status line updated in place); --out/latest points at the newest one. With --metrics FILE the live figures are also written to FILE for node_exporter's textfile collector.
+        Writes a run folder under --out (or at --run-dir): events.jsonl (the timeline, written as the run goes), summary.json, junit.xml, report.txt, report.md, report.html, uart.log and kernel.log. The folder's path is printed first, then a line per interval, link failure and recovery (not with --quiet; on a terminal the interval lines are one status line updated in place); --out/latest points at the newest one. With --metrics FILE the live figures are also written to FILE for node_exporter's textfile collector. --resume RUN_DIR goes on with a run that stopped before its end.
 
-        Profile keys (see README.md): name, seed, report_interval, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed, stray_bytes, min_rate_ratio}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}, gate {latency_p50, latency_p99, latency_max, latency_floor, messages_per_second, failure_rate, message_errors, new_findings}. Board keys: link, uart, kernel_log, power, remoteproc, simulator, labgrid. Durations need a unit: 500ms, 30s, 5m, 12h.
+        Profile keys (see README.md): name, seed, report_interval, timeline_sync, link {hang_timeout, loss_timeout, drain_timeout, open_timeout}, defaults, phases [{name, duration, rate, size, burst {count, every}, window, payload}], criteria {lost, corrupted, duplicated, out_of_order, hangs, latency_p99, latency_max, min_echoed, stray_bytes, min_rate_ratio}, rules, silence, heartbeat {pattern, within}, recovery {ladder [reopen, remoteproc-restart, power-cycle], max_recoveries, max_consecutive_failures, probe_timeout, off_time, boot_timeout}, gate {latency_p50, latency_p99, latency_max, latency_floor, messages_per_second, failure_rate, message_errors, new_findings}. Board keys: link, uart, kernel_log, power, remoteproc, simulator, labgrid. Durations need a unit: 500ms, 30s, 5m, 12h.
 
         With --baseline the run is then judged against the baseline as `rpmsg-soak compare` does, with the profile's gate: block (or the defaults): a regression makes a run that passed exit 1.
 
@@ -19,8 +19,11 @@ struct Run: ParsableCommand {
 
     @OptionGroup var config: ConfigOptions
 
-    @Option(name: .long, help: "Where run folders go.")
-    var out: String = "reports"
+    @Option(name: .long, help: "Where run folders go (default reports): a new folder per run, named from the profile name and the start time, and --out/latest pointing at it.")
+    var out: String?
+
+    @Option(name: .long, help: "The run folder itself, a fixed path CI artifact collectors can name (instead of a new folder under --out): it must not exist or be empty. --out/latest is not touched.")
+    var runDir: String?
 
     @Flag(name: .long, help: "Print only the verdict line and the run folder.")
     var quiet = false
@@ -47,6 +50,12 @@ struct Run: ParsableCommand {
     var baseline: String?
 
     func validate() throws {
+        if out != nil && runDir != nil {
+            throw ValidationError("--out and --run-dir: give one (--run-dir is the run folder itself; --out a folder for new run folders)")
+        }
+        if runDir?.isEmpty == true || out?.isEmpty == true {
+            throw ValidationError("--out and --run-dir need a path")
+        }
         if MetricsText.Format(rawValue: metricsFormat) == nil {
             throw ValidationError("--metrics-format: expected prometheus or openmetrics, found '\(metricsFormat)'")
         }
@@ -73,13 +82,15 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        // First of all: a SIGTERM while the profile is read still ends in a run folder and exit 130.
+        installStopHandlers()
         if let resume { return try resumeRun(resume) }
         var plan = try Loading.load(config)
         // Read before the board is touched: a baseline that cannot be read is a usage error.
         var baselineRun: CompareInput?
         if let baseline {
             do { baselineRun = try CompareFolders.read(baseline) } catch {
-                FileHandle.standardError.write(Data("rpmsg-soak: --baseline: \(error)\n".utf8))
+                FileHandle.standardError.write(Data("rpmsg-soak: --baseline: \(ErrorText.describe(error))\n".utf8))
                 throw ExitCode(2)
             }
         }
@@ -91,8 +102,10 @@ struct Run: ParsableCommand {
             plan.reserve = Plan.Reservation(tags: r.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init),
                                             timeout: SoakDuration.parse(reserveTimeout, requireUnit: true) ?? .seconds(3600))
         }
-        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun,
-                               metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) }).run()
+        var session = SoakSession(plan: plan, outDirectory: out ?? "reports", quiet: quiet, lava: lava, baseline: baselineRun,
+                                  metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) })
+        session.runDirectory = runDir
+        let code = session.run()
         throw ExitCode(code)
     }
 
@@ -117,7 +130,9 @@ struct Run: ParsableCommand {
         if let baseline {
             do { baselineRun = try CompareFolders.read(baseline) } catch { throw usage("--baseline: \(error)") }
         }
-        var session = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun)
+        if runDir != nil || out != nil { throw usage("a resumed run goes on in its own folder: give no --out or --run-dir") }
+        var session = SoakSession(plan: plan, outDirectory: "reports", quiet: quiet, lava: lava, baseline: baselineRun,
+                                  metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) })
         session.resume = (folder, point)
         throw ExitCode(session.run())
     }
@@ -152,6 +167,10 @@ struct Check: ParsableCommand {
     func run() throws {
         let plan = try Loading.load(config)
         print(plan.describe())
+        let folderName = RunFolder.safeName(plan.profile.name)
+        if folderName != plan.profile.name {
+            print("warning: the profile name '\(plan.profile.name)' is not a safe folder name: run folders will be named '\(folderName)-<start time>' (letters, digits, '-', '_' and '.' only)")
+        }
         // Whether each phase's window (and the board) can carry the rate it asks for.
         let rtt = roundTrip.flatMap { SoakDuration.parse($0, requireUnit: true) }.map { Double($0.nanoseconds) / 1e9 }
         let load = OfferedLoad.problems(plan.profile, board: plan.board, roundTrip: rtt)
@@ -205,12 +224,12 @@ extension Check {
             place = try LabgridPlace(config: config)
             print("labgrid: \(try place.acquire())")
         } catch {
-            fail("\(error)")
+            fail("\(ErrorText.describe(error))")
             return (nil, false)
         }
         let resources: [LabgridPlace.Resource]
         do { resources = try place.resources() } catch {
-            fail("\(error)")
+            fail("\(ErrorText.describe(error))")
             _ = place.release()
             return (nil, false)
         }
@@ -223,7 +242,7 @@ extension Check {
             let resolved = try place.resolve(board)
             return (BoardParts(board: resolved, place: place), true)
         } catch {
-            fail("\(error)")
+            fail("\(ErrorText.describe(error))")
             return (BoardParts(board: board, place: place), false)
         }
     }
@@ -246,7 +265,11 @@ struct Report: ParsableCommand {
         } catch let e as ExitCode {
             throw e
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak report: \(error)\n".utf8))
+            if let e = error as? RunFolder.FilesNotWritten {
+                for line in e.problems { FileHandle.standardError.write(Data("rpmsg-soak report: \(line)\n".utf8)) }
+                throw ExitCode(3)
+            }
+            FileHandle.standardError.write(Data("rpmsg-soak report: \(ErrorText.reason(error))\n".utf8))
             throw ExitCode(2)
         }
     }
@@ -333,7 +356,7 @@ enum Loading {
             }
             return Plan(profile: profile, board: board, profilePath: profilePath, boardPath: boardPath)
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak: configuration error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("rpmsg-soak: configuration error: \(ErrorText.describe(error))\n".utf8))
             throw ExitCode(2)
         }
     }

@@ -76,7 +76,7 @@ struct Compare: ParsableCommand {
             comparison = Comparison.build(baseline: b.summary, baselinePath: b.path, current: c.summary, currentPath: c.path, gate: gate)
             if let out { try CompareFolders.writeReports(comparison, directory: out, junit: true) }
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak compare: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("rpmsg-soak compare: \(ErrorText.describe(error))\n".utf8))
             throw ExitCode(2)
         }
         print(CompareText.render(comparison))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SoakReports
 import SoakCore
 import SoakLinux
 
@@ -104,7 +105,7 @@ struct Power: ParsableCommand {
         installStopHandlers()
         let config: BoardConfig
         do { config = try ConfigLoader.loadBoard(path: board) } catch {
-            fail("configuration error: \(error)", exit: 2)
+            fail("configuration error: \(ErrorText.describe(error))", exit: 2)
         }
         guard let p = config.power, p.standsAlone else {
             let kind = config.power?.kind.rawValue ?? "not set"
@@ -119,7 +120,7 @@ struct Power: ParsableCommand {
             guard let c = try BoardParts(board: config).powerControl(initial: action == .on) else { return }
             control = c
         } catch {
-            fail("\(error)", exit: 3)
+            fail("\(ErrorText.describe(error))", exit: 3)
         }
         let interrupted = { stopRequested.load(ordering: .relaxed) }
         do {
@@ -141,8 +142,8 @@ struct Power: ParsableCommand {
             control.power.release()
         } catch {
             let wasInterrupted = interrupted()
-            FileHandle.standardError.write(Data("rpmsg-soak power: \(action.rawValue): \(error)\n".utf8))
-            do { try leave(control) } catch { FileHandle.standardError.write(Data("rpmsg-soak power: \(error)\n".utf8)) }
+            FileHandle.standardError.write(Data("rpmsg-soak power: \(action.rawValue): \(ErrorText.describe(error))\n".utf8))
+            do { try leave(control) } catch { FileHandle.standardError.write(Data("rpmsg-soak power: \(ErrorText.describe(error))\n".utf8)) }
             Foundation.exit(wasInterrupted ? 130 : 3)
         }
     }
@@ -168,7 +169,7 @@ struct Power: ParsableCommand {
             }
             on = known
         } catch {
-            fail("status: \(error)", exit: 3)
+            fail("status: \(ErrorText.describe(error))", exit: 3)
         }
         print(on ? "on" : "off")
         if !on { throw ExitCode(1) }

@@ -1,4 +1,5 @@
 import Foundation
+import SoakCore
 import SoakReports
 
 /// `rpmsg-soak run --lava`: after the reports are written, every JUnit test case and the
@@ -24,7 +25,7 @@ enum LavaReporter {
                          + (p.terminationReason == .exit ? "exit status \(p.terminationStatus)" : "signal \(p.terminationStatus)"))
                 }
             } catch {
-                warn("warning: cannot run \(program): \(error)")
+                warn("warning: cannot run \(program): \(ErrorText.describe(error))")
             }
         }
     }

@@ -34,7 +34,7 @@ struct Merge: ParsableCommand {
             let runs = try FleetFolders.read(try FleetFolders.find(runDirectories))
             fleet = try FleetFolders.writeReports(runs, mixed: mixed, directory: out)
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak merge: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("rpmsg-soak merge: \(ErrorText.describe(error))\n".utf8))
             throw ExitCode(2)
         }
         print(FleetText.terminal(fleet))

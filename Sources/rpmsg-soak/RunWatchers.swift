@@ -11,7 +11,7 @@ extension SoakSession {
     /// Starts the M7 UART and kernel-log readers the board file names (for the simulated
     /// board: its UART pty and its kernel log file under `sim/` in the run folder).
     func startWatchers(_ parts: BoardParts, folder: String, monoStart: UInt64, timeline: TimelineWriter, wallStart: Date)
-        -> (sources: [LineSource], runnerWatch: SoakRunner.Watch) {
+        -> (sources: [LineSource], runnerWatch: SoakRunner.Watch, logs: [LineLog]) {
         let inbox = LineInbox()
         let board = plan.board
         let sources = parts.lineSources { text in
@@ -30,6 +30,6 @@ extension SoakSession {
                                      flush: { uartLog.flush(); kernelLog.flush() },
                                      record: { line in (line.source == .uart ? uartLog : kernelLog).append(line) })
         watch.stopSources = { for source in sources { source.stop() } }
-        return (sources, watch)
+        return (sources, watch, [uartLog, kernelLog])
     }
 }

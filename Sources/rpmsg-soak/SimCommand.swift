@@ -1,6 +1,7 @@
 import ArgumentParser
 import BoardSimulator
 import Foundation
+import SoakReports
 import Glibc
 import SoakCore
 
@@ -48,7 +49,7 @@ struct Sim: ParsableCommand {
             }
             if let faults { config.faults += try FaultSpec.parseList(faults) }
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak sim: configuration error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("rpmsg-soak sim: configuration error: \(ErrorText.describe(error))\n".utf8))
             throw ExitCode(2)
         }
         if let uartBaud { config.uartBaud = uartBaud }

@@ -1,4 +1,5 @@
 import BoardSimulator
+import CPosix
 import Foundation
 import Glibc
 import SoakCore
@@ -13,6 +14,9 @@ let stopRequested = Atomic<Bool>(false)
 struct SoakSession {
     let plan: Plan
     let outDirectory: String
+    /// `run --run-dir`: this folder (new or empty) instead of a new one under `outDirectory`;
+    /// `latest` is then not touched.
+    var runDirectory: String? = nil
     let quiet: Bool
     /// Report every test case and the measurements to LAVA (`lava-test-case`) after the reports.
     var lava = false
@@ -32,12 +36,12 @@ struct SoakSession {
         let monoStart = MonotonicClock.read()
         let folder: String
         let timeline: TimelineWriter
-        do {
-            folder = try makeRunFolder(start: wallStart)
-            timeline = try TimelineWriter(path: "\(folder)/\(RunFolder.timelineName)")
-        } catch {
-            let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
-            FileHandle.standardError.write(Data("rpmsg-soak: --out \(outDirectory): cannot create a run folder there: \(reason)\n".utf8))
+        switch openRunFolder(start: wallStart) {
+        case .success(let made):
+            (folder, timeline) = made
+        case .failure(let problem):
+            // Exit 2 promises nothing was touched: what was made for the run was removed again.
+            FileHandle.standardError.write(Data("rpmsg-soak: \(problem.text)\n".utf8))
             return 2
         }
         print("run folder: \(folder)")
@@ -61,9 +65,9 @@ struct SoakSession {
         let torn = RunFolder.dropTornLastLine(path: path)
         let timeline: TimelineWriter
         do {
-            timeline = try TimelineWriter(path: path)
+            timeline = try TimelineWriter(path: path, syncInterval: plan.profile.timelineSync ?? Profile.defaultTimelineSync)
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak: --resume \(folder): cannot append to its timeline: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("rpmsg-soak: --resume \(folder): cannot append to its timeline: \(ErrorText.reason(error))\n".utf8))
             return 2
         }
         print("run folder: \(folder)")
@@ -92,8 +96,8 @@ struct SoakSession {
                                live: LiveOutput) -> Int32 {
         if let what = farm.note { timeline.emit(event(.place, monoStart: monoStart, wallStart: wallStart, message: what)) }
         if let error = farm.error {
-            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
-            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
+            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(ErrorText.describe(error))")
+            e.end = RunEnd(reason: .infrastructure, detail: "\(ErrorText.describe(error))", totals: Counters(), seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
             timeline.emit(e)
         } else {
             soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, live: live, monoStart: monoStart, wallStart: wallStart)
@@ -139,8 +143,12 @@ struct SoakSession {
             timeline.emit(e)
         }
         func endEarly(_ error: Error) {
-            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
-            e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(),
+            // SIGINT/SIGTERM before the link was open (even before the run folder existed):
+            // interrupted, as later, not an infrastructure error.
+            let interrupted = stopRequested.load(ordering: .relaxed)
+            let text = interrupted ? "interrupted before the soak began (SIGINT/SIGTERM)" : ErrorText.reason(error)
+            var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: text)
+            e.end = RunEnd(reason: interrupted ? .interrupted : .infrastructure, detail: text, totals: Counters(),
                            seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
             timeline.emit(e)
         }
@@ -151,7 +159,7 @@ struct SoakSession {
             do {
                 if let what = try power?.finish() { note(.power, what) }
             } catch {
-                let text = "could not leave the board in its declared power state (on_exit: \(board.power?.onExit.rawValue ?? "on")): \(error)"
+                let text = "could not leave the board in its declared power state (on_exit: \(board.power?.onExit.rawValue ?? "on")): \(ErrorText.describe(error))"
                 FileHandle.standardError.write(Data("rpmsg-soak: \(text)\n".utf8))
                 note(.warning, text)
             }
@@ -193,7 +201,15 @@ struct SoakSession {
             setupError = LinkOpenError(device: "sim", reason: "the simulated board did not boot, or its RPMsg tty did not appear, within \(plan.profile.link.openTimeout) (with simulator.tty_needs_modprobe the board file's setup must load the driver)")
         }
         let watch = startWatchers(parts, folder: folder, monoStart: monoStart, timeline: timeline, wallStart: wallStart)
-        defer { for source in watch.sources { source.stop() } }
+        defer {
+            for source in watch.sources { source.stop() }
+            // Lines the disk did not take: counted, said once on stderr as it happened, here on the timeline.
+            for log in watch.logs {
+                if let (count, reason) = log.failures {
+                    note(.warning, "\(count) lines could not be written to \((log.path as NSString).lastPathComponent): \(reason) (they were still judged by the rules)")
+                }
+            }
+        }
         let link: Link
         do {
             if let setupError { throw setupError }
@@ -232,10 +248,30 @@ struct SoakSession {
     }
 
     private func finish(folder: String, timeline: TimelineWriter, live: LiveOutput) -> Int32 {
-        timeline.sync()
+        timeline.close()
         do {
-            let summary = try RunFolder.writeReports(directory: folder)
-            live.finish(summary)
+            let summary: RunSummary
+            let lost = timeline.lost
+            func sayLoss(_ summary: RunSummary) {
+                // What the disk did not take, once more at the end: the warnings during the run may be long scrolled away.
+                guard lost != nil else { return }
+                for w in summary.warnings where w.contains(" could not be written to ") {
+                    FileHandle.standardError.write(Data("rpmsg-soak: warning: \(w)\n".utf8))
+                }
+            }
+            do {
+                summary = try RunFolder.writeReports(directory: folder, lost: lost)
+                live.finish(summary)
+                sayLoss(summary)
+            } catch let e as RunFolder.FilesNotWritten {
+                live.finish(e.summary)
+                sayLoss(e.summary)
+                // The verdict still reaches the console; each report that could not be written, one line.
+                for line in e.problems { FileHandle.standardError.write(Data("rpmsg-soak: \(line)\n".utf8)) }
+                print(TextReport.verdictLine(e.summary))
+                fflush(nil)
+                return 3
+            }
             // The run folder was the first line printed: --quiet adds only the verdict.
             print(quiet ? TextReport.verdictLine(summary) : TextReport.render(summary))
             fflush(nil)
@@ -252,7 +288,7 @@ struct SoakSession {
             }
             return summary.verdict.exitCode
         } catch {
-            FileHandle.standardError.write(Data("rpmsg-soak: cannot write the reports in \(folder): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("rpmsg-soak: cannot write the reports in \(folder): \(ErrorText.reason(error))\n".utf8))
             return 3
         }
     }
@@ -274,23 +310,109 @@ struct SoakSession {
         return Event(t: t, wall: WallTime.iso8601(wallStart.addingTimeInterval(t)), type: kind, message: message)
     }
 
-    private func makeRunFolder(start: Date) throws -> String {
-        let stamp = WallTime.iso8601(start).prefix(19).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
-        var name = "\(plan.profile.name)-\(stamp)"
-        var n = 1
-        while fm.fileExists(atPath: "\(outDirectory)/\(name)") {
-            n += 1
-            name = "\(plan.profile.name)-\(stamp)-\(n)"
+    /// Why no run folder could be made, in one line.
+    struct FolderProblem: Error { var text: String }
+
+    /// The run folder with its timeline open, or why not. On failure everything made here is
+    /// removed again (exit 2 touches nothing). Under --out the folder is named from the safe
+    /// form of the profile name and `latest` is pointed at it once the timeline is open.
+    private func openRunFolder(start: Date) -> Result<(String, TimelineWriter), FolderProblem> {
+        let option = runDirectory == nil ? "--out \(outDirectory)" : "--run-dir \(runDirectory!)"
+        var made = MadeDirectories()
+        func fail(_ text: String) -> Result<(String, TimelineWriter), FolderProblem> {
+            made.undo()
+            return .failure(FolderProblem(text: "\(option): \(text)"))
         }
-        try fm.createDirectory(atPath: "\(outDirectory)/\(name)", withIntermediateDirectories: false)
-        let latest = "\(outDirectory)/latest"
-        unlink(latest)
-        symlink(name, latest)
-        return "\(outDirectory)/\(name)"
+        let folder: String
+        if let dir = runDirectory {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+                guard isDir.boolValue else { return fail("is a file, not a folder: give a new or empty folder") }
+                let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+                guard entries.isEmpty else {
+                    return fail("holds \(entries.count) file(s) already (\(entries.sorted().prefix(3).joined(separator: ", "))\(entries.count > 3 ? ", ..." : "")): give a new or empty folder; a run never mixes its files with another's")
+                }
+            } else if let problem = made.make(dir) {
+                return fail("cannot create the run folder: \(problem)")
+            }
+            folder = dir
+        } else {
+            if let problem = made.make(outDirectory) {
+                return fail("cannot create a run folder there: \(problem)")
+            }
+            let stamp = WallTime.iso8601(start).prefix(19).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+            let base = "\(RunFolder.safeName(plan.profile.name))-\(stamp)"
+            var name = base
+            var n = 1
+            while true {
+                if mkdir("\(outDirectory)/\(name)", 0o755) == 0 { break }
+                let code = errno
+                guard code == EEXIST, n < 1000 else {
+                    return fail("cannot create a run folder there: \(made.describe(code, at: "\(outDirectory)/\(name)"))")
+                }
+                n += 1
+                name = "\(base)-\(n)"
+            }
+            made.created.append("\(outDirectory)/\(name)")
+            folder = "\(outDirectory)/\(name)"
+        }
+        let timeline: TimelineWriter
+        do {
+            timeline = try TimelineWriter(path: "\(folder)/\(RunFolder.timelineName)",
+                                          syncInterval: plan.profile.timelineSync ?? Profile.defaultTimelineSync)
+        } catch {
+            return fail("cannot create the timeline: \(ErrorText.reason(error))")
+        }
+        if runDirectory == nil {
+            let latest = "\(outDirectory)/latest"
+            unlink(latest)
+            symlink((folder as NSString).lastPathComponent, latest)
+        }
+        return .success((folder, timeline))
     }
 
+}
+
+/// Directories made for a run, removed again (if still empty) when the run cannot start.
+struct MadeDirectories {
+    var created: [String] = []
+
+    /// Makes `path` and its missing parents; nil, or why not in plain words.
+    mutating func make(_ path: String) -> String? {
+        var missing: [String] = []
+        var p = path
+        while !p.isEmpty && p != "/" && p != "." && !FileManager.default.fileExists(atPath: p) {
+            missing.append(p)
+            p = (p as NSString).deletingLastPathComponent
+        }
+        var isDir: ObjCBool = false
+        if !p.isEmpty && p != "." && FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && !isDir.boolValue {
+            return "\(p) is a file, not a folder"
+        }
+        for dir in missing.reversed() {
+            if mkdir(dir, 0o755) != 0 && errno != EEXIST { return describe(errno, at: dir) }
+            created.append(dir)
+        }
+        if missing.isEmpty {
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return "\(path) cannot be looked at" }
+            if !isDir.boolValue { return "\(path) is a file, not a folder" }
+            if access(path, W_OK) != 0 { return "\(path): \(ErrorText.errnoText(errno))" }
+        }
+        return nil
+    }
+
+    func describe(_ code: Int32, at path: String) -> String {
+        if code == ENOTDIR { return "a part of \(path) is a file, not a folder" }
+        return "\(path): \(ErrorText.errnoText(code))"
+    }
+
+    /// Removes what was made, deepest first, with anything the run put in it (its timeline).
+    func undo() {
+        for dir in created.reversed() {
+            unlink("\(dir)/\(RunFolder.timelineName)")
+            rmdir(dir)
+        }
+    }
 }
 
 /// What the board file takes from the environment is not there: the run ends before the board is touched.
@@ -299,7 +421,9 @@ struct EnvironmentMissing: Error, CustomStringConvertible {
     var description: String { text }
 }
 
-/// SIGINT and SIGTERM set `stopRequested`; SIGPIPE is ignored.
+/// SIGINT and SIGTERM set `stopRequested`; SIGPIPE is ignored. `run` installs them first of all,
+/// before the profile is read: a signal in its first milliseconds still leaves a run folder
+/// with a timeline and reports, and exits 130 as later.
 func installStopHandlers() {
     signal(SIGPIPE, SIG_IGN)
     let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
@@ -312,4 +436,6 @@ func installStopHandlers() {
     sigaddset(&set, SIGINT)
     sigaddset(&set, SIGTERM)
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    // Caught before these handlers were in place (CPosix's constructor, before main).
+    if soak_early_stop_signal() != 0 { stopRequested.store(true, ordering: .relaxed) }
 }

@@ -14,7 +14,7 @@ import Testing
             .replacingOccurrences(of: "duration: 12s", with: "duration: 8s")
             .write(toFile: profile, atomically: true, encoding: .utf8)
         let boardFile = "\(dir)/board.yaml"
-        try "name: \(board)\nlink: {device: sim}\nsimulator:\n  uart_baud: 0\n  faults:\n    - {kind: kick-halt, mtbf: 2s}\n"
+        try "name: \(board)\nlink: {device: sim}\nsimulator:\n  uart_baud: 4000000\n  faults:\n    - {kind: kick-halt, mtbf: 2s}\n"
             .write(toFile: boardFile, atomically: true, encoding: .utf8)
         let r = try await Harness.run(["run", profile, "--board", boardFile, "--seed", "\(seed)", "--out", "\(dir)/reports", "--quiet"])
         return (r, "\(dir)/reports")

@@ -45,7 +45,7 @@ import Testing
             .replacingOccurrences(of: "duration: 12s", with: "duration: 8s")
             .write(toFile: profile, atomically: true, encoding: .utf8)
         let board = "\(dir)/b.yaml"
-        try "name: sim-kick\nlink: {device: sim}\nsimulator:\n  uart_baud: 0\n  faults:\n    - {kind: kick-halt, mtbf: 1s}\n"
+        try "name: sim-kick\nlink: {device: sim}\nsimulator:\n  uart_baud: 4000000\n  faults:\n    - {kind: kick-halt, mtbf: 1s}\n"
             .write(toFile: board, atomically: true, encoding: .utf8)
         let r = try await Harness.run(["run", profile, "--board", board, "--out", dir])
         #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
@@ -70,7 +70,7 @@ import Testing
         name: sim-kick
         link: {device: sim}
         simulator:
-          uart_baud: 0
+          uart_baud: 4000000
           boot_time: 300ms
           m7_started_by: \(startedBy)
           faults:

@@ -222,9 +222,9 @@ struct ConfigLoaderTests {
         #expect(sim.isSimulated)
         #expect(sim.simulator == .default)
 
-        let tuned = try ConfigLoader.parseBoard(text: "name: s\nlink:\n  device: sim\nsimulator:\n  uart_baud: 0\n  boot_time: 2s\n",
+        let tuned = try ConfigLoader.parseBoard(text: "name: s\nlink:\n  device: sim\nsimulator:\n  uart_baud: 921600\n  boot_time: 2s\n",
                                                 file: "board.yaml")
-        #expect(tuned.simulator == SimulatorConfig(uartBaud: 0, bootTime: .seconds(2)))
+        #expect(tuned.simulator == SimulatorConfig(uartBaud: 921_600, bootTime: .seconds(2)))
     }
 
     @Test("a board with a relative device path is an error at the device")
@@ -288,5 +288,100 @@ struct BoardDevicesConfigTests {
     func tab() {
         let e = boardError("name: b\nlink:\n\tdevice: /dev/x\n")
         #expect(e?.message.contains("the line holds a tab: YAML indents with spaces only") == true, "\(String(describing: e))")
+    }
+}
+
+/// Values that cannot make sense or would harm an overnight run are errors naming file, line,
+/// column and key (issue 13: report_interval: 1ns made 900 MB of timeline an hour).
+@Suite("Limits on values that cannot make sense")
+struct ConfigLimitsTests {
+    @Test("report_interval below 100ms is an error at the value")
+    func reportIntervalFloor() throws {
+        let error = profileError("name: t\nreport_interval: 1ns\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"))
+        #expect(error?.description.hasPrefix("file.yaml:2:18: report_interval: 1ns is too short: at least 100ms") == true, "\(String(describing: error))")
+        let ok = try ConfigLoader.parseProfile(text: "name: t\nreport_interval: 100ms\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"), file: "f")
+        #expect(ok.reportInterval == .milliseconds(100))
+    }
+
+    @Test("burst every, phase duration, hang and loss timeouts have a floor of 1ms")
+    func linkFloors() {
+        let burst = profileError(onePhase(line7: "    burst: {count: 4, every: 1ns}"))
+        #expect(burst?.description.hasPrefix("file.yaml:7:30: phases[0].burst.every: 1ns is too short: at least 1ms") == true, "\(String(describing: burst))")
+        let duration = profileError(onePhase(duration: "500us"))
+        #expect(duration?.key == "phases[0].duration" && duration?.message.contains("at least 1ms") == true, "\(String(describing: duration))")
+        let loss = profileError("name: t\nlink:\n  loss_timeout: 1ns\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"))
+        #expect(loss?.description.hasPrefix("file.yaml:3:17: link.loss_timeout: 1ns is too short") == true, "\(String(describing: loss))")
+    }
+
+    @Test("recovery timeouts, the heartbeat and latency limits have floors")
+    func timeoutFloors() {
+        for (block, key, floor) in [("recovery:\n  probe_timeout: 1ns", "recovery.probe_timeout", "10ms"),
+                                    ("recovery:\n  off_time: 1ms", "recovery.off_time", "10ms"),
+                                    ("recovery:\n  boot_timeout: 5ms", "recovery.boot_timeout", "10ms"),
+                                    ("heartbeat: {pattern: x, within: 1ns}", "heartbeat.within", "10ms"),
+                                    ("criteria:\n  latency_p99: 1ns", "criteria.latency_p99", "1us")] {
+            let error = profileError(onePhase() + "\n" + block + "\n")
+            #expect(error?.key == key, "\(block): \(String(describing: error))")
+            #expect(error?.message.contains("is too short: at least \(floor)") == true, "\(block): \(String(describing: error))")
+            #expect((error?.line ?? 0) >= 8, "\(block): names the line")
+        }
+    }
+
+    @Test("timeline_sync: read, 1s when absent, 100ms to 10m")
+    func timelineSync() throws {
+        let absent = try ConfigLoader.parseProfile(text: onePhase(), file: "f")
+        #expect(absent.timelineSync == nil)
+        #expect(Profile.defaultTimelineSync == .seconds(1))
+        let set = try ConfigLoader.parseProfile(text: "name: t\ntimeline_sync: 250ms\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"), file: "f")
+        #expect(set.timelineSync == .milliseconds(250))
+        let tooOften = profileError("name: t\ntimeline_sync: 1ms\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"))
+        #expect(tooOften?.description.hasPrefix("file.yaml:2:16: timeline_sync: 1ms is too short: at least 100ms") == true, "\(String(describing: tooOften))")
+        let tooRare = profileError("name: t\ntimeline_sync: 1h\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"))
+        #expect(tooRare?.message.contains("too long: at most 10m") == true, "\(String(describing: tooRare))")
+    }
+
+    @Test("counts beyond Int64 are a clear error, not accepted")
+    func countsWithinTheirType() {
+        let error = profileError(onePhase() + "\ncriteria:\n  min_echoed: 9223372036854775808\n")
+        #expect(error?.description == "file.yaml:9:15: criteria.min_echoed: 9223372036854775808 is out of range: expected a whole number from 0 to 9223372036854775807",
+                "\(String(describing: error))")
+        let huge = profileError(onePhase() + "\ncriteria:\n  lost: 99999999999999999999999\n")
+        #expect(huge?.message.contains("is out of range") == true, "\(String(describing: huge))")
+        let window = profileError(onePhase(line7: "    window: 99999999999999999999"))
+        #expect(window?.message.contains("is out of range") == true, "\(String(describing: window))")
+    }
+
+    @Test("a profile name with a control character (a NUL) is an error; other characters are kept")
+    func nameWithControlCharacter() throws {
+        let error = profileError("name: \"x\\0y\"\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"))
+        #expect(error?.description.hasPrefix("file.yaml:1:7: name: the name holds a control character") == true, "\(String(describing: error))")
+        let odd = try ConfigLoader.parseProfile(text: "name: \"../../escaped\"\n" + onePhase().split(separator: "\n").dropFirst().joined(separator: "\n"), file: "f")
+        #expect(odd.name == "../../escaped", "shown as written; the run folder uses a safe form")
+    }
+
+    @Test("a NUL byte in the YAML names FILE:LINE:COLUMN")
+    func nulByte() {
+        let error = profileError(onePhase() + "\n  \u{0}\n")
+        #expect(error?.description.hasPrefix("file.yaml:8:3: invalid YAML: a NUL byte is not allowed") == true, "\(String(describing: error))")
+    }
+
+    @Test("the simulator's uart_baud is a standard baud rate (0 was accepted)")
+    func simulatorBaud() throws {
+        let error = boardError("name: s\nlink:\n  device: sim\nsimulator:\n  uart_baud: 0\n")
+        #expect(error?.description.hasPrefix("board.yaml:5:14: simulator.uart_baud: 0 is not a standard baud rate; expected one of 1200, ") == true,
+                "\(String(describing: error))")
+        #expect(boardError("name: s\nlink:\n  device: sim\nsimulator:\n  uart_baud: 100000\n")?.message.contains("not a standard baud rate") == true)
+        let ok = try ConfigLoader.parseBoard(text: "name: s\nlink:\n  device: sim\nsimulator:\n  uart_baud: 4000000\n", file: "b")
+        #expect(ok.simulator?.uartBaud == 4_000_000)
+    }
+
+    @Test("a GPIO relay line of -1 is rejected; offsets from 0 and line names are taken")
+    func gpioLine() throws {
+        let board = "name: g\nlink:\n  device: /dev/ttyRPMSG30\npower:\n  kind: gpio\n  chip: gpiochip0\n  line: "
+        let error = boardError(board + "-1\n")
+        #expect(error?.description.hasPrefix("board.yaml:7:9: power.line: expected a line offset") == true, "\(String(describing: error))")
+        #expect(boardError(board + "99999999999\n")?.key == "power.line")
+        #expect(boardError(board + "0\n") == nil)
+        #expect(boardError(board + "POWER_RELAY\n") == nil)
     }
 }

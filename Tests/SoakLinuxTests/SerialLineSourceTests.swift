@@ -167,3 +167,9 @@ struct SerialLineSourceTests {
         #expect(got.lines.isEmpty)
     }
 }
+
+/// The board file's check of a baud rate (SoakCore) and what the tty can be set to (here) agree.
+@Test("ConfigLoader.standardBauds is SerialLineSource.standardBauds")
+func configBaudsAreTheTtyBauds() {
+    #expect(ConfigLoader.standardBauds == SerialLineSource.standardBauds)
+}

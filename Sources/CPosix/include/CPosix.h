@@ -10,6 +10,8 @@
 int soak_tty_set_exclusive(int fd);
 /** ioctl(fd, TIOCGEXCL): 1 when the tty is in exclusive mode, 0 when not, -1 on error. */
 int soak_tty_is_exclusive(int fd);
+/// A SIGINT or SIGTERM caught by `rpmsg-soak run` before its own handlers were installed (0: none).
+int soak_early_stop_signal(void);
 /** The termios flags that raw mode must clear, as one bitmask each; for tests. */
 int soak_tty_flags(int fd, unsigned int *iflag, unsigned int *oflag, unsigned int *lflag);
 /** ioctl(fd, TIOCNXCL). */

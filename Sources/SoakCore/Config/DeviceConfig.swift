@@ -270,7 +270,7 @@ extension ConfigLoader {
         let lm = try linkNode.mapping(allowed: ["device", "match", "ssh", "ssh_options", "setup", "setup_timeout"])
         var setup: [String] = []
         if let s = lm.optional("setup") { for item in try s.sequence() { setup.append(try item.string()) } }
-        let setupTimeout = try lm.optional("setup_timeout")?.duration() ?? .seconds(30)
+        let setupTimeout = try lm.optional("setup_timeout")?.duration(atLeast: ConfigLoader.Limits.timeout) ?? .seconds(30)
         if let sshNode = lm.optional("ssh") {
             return LinkConfig(location: .ssh(try parseSshTarget(lm, sshNode, in: linkNode)), setup: setup, setupTimeout: setupTimeout)
         }
@@ -356,7 +356,7 @@ extension ConfigLoader {
             if (try? NSRegularExpression(pattern: pattern)) == nil { throw r.error("the pattern does not compile as a regular expression") }
             ready = pattern
         }
-        let readyTimeout = try um.optional("ready_timeout")?.duration() ?? .seconds(30)
+        let readyTimeout = try um.optional("ready_timeout")?.duration(atLeast: ConfigLoader.Limits.timeout) ?? .seconds(30)
         if uartDevice != nil && uartMatch != nil { throw um.keyError("match", "give either device or match, not both") }
         let location: DeviceLocation
         if let tcp {
@@ -377,11 +377,7 @@ extension ConfigLoader {
         }
         var uart = UartConfig(location: location, baud: 115_200, ready: ready, readyTimeout: readyTimeout)
         if let b = um.optional("baud") {
-            let baud = try b.int(50...4_000_000, what: "a baud rate")
-            let standard = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600,
-                            1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000]
-            guard standard.contains(baud) else { throw b.error("\(baud) is not a standard baud rate") }
-            uart.baud = baud
+            uart.baud = try ConfigLoader.standardBaud(b)
         }
         return uart
     }

@@ -206,7 +206,7 @@ extension ConfigLoader {
         let on = try pm.optional("on")?.string(), off = try pm.optional("off")?.string()
         let status = try pm.optional("status")?.string()
         // Every kind takes a timeout (earlier versions did), though only commands use it.
-        let timeout = try pm.optional("timeout")?.duration() ?? .seconds(30)
+        let timeout = try pm.optional("timeout")?.duration(atLeast: ConfigLoader.Limits.timeout) ?? .seconds(30)
         var cfg: PowerConfig
         switch kind {
         case .none: cfg = PowerConfig(.none)
@@ -221,9 +221,12 @@ extension ConfigLoader {
             let lineNode = try pm.required("line")
             let line = try lineNode.string()
             if line.isEmpty { throw lineNode.error("expected a line offset (0, 1, ...) or a line name such as POWER_RELAY") }
+            if line.hasPrefix("-") || line.hasPrefix("+") || (line.allSatisfy(\.isNumber) && UInt32(line) == nil) {
+                throw lineNode.error("expected a line offset (0, 1, ...) or a line name such as POWER_RELAY, found '\(line)': an offset is 0 or more")
+            }
             cfg = PowerConfig(.gpio(GpioRelayConfig(chip: chip, line: line, activeLow: try pm.optional("active_low")?.bool() ?? false)))
         }
-        if let v = pm.optional("off_time") { cfg.offTime = try v.duration() }
+        if let v = pm.optional("off_time") { cfg.offTime = try v.duration(atLeast: ConfigLoader.Limits.timeout, why: "a board held off shorter does not lose power") }
         if let v = pm.optional("settle_time") { cfg.settleTime = try v.duration(allowZero: true) }
         if let v = pm.optional("on_exit") {
             guard let state = PowerConfig.ExitState(rawValue: try v.string()) else {

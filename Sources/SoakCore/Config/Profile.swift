@@ -8,6 +8,9 @@ public struct Profile: Sendable, Codable, Equatable {
     public var criteria: PassCriteria
     /// How often a snapshot of counters and latency goes onto the timeline.
     public var reportInterval: SoakDuration
+    /// How often `events.jsonl` is fsynced while the run writes it (`timeline_sync`); nil: every second.
+    public var timelineSync: SoakDuration? = nil
+    public static let defaultTimelineSync = SoakDuration.seconds(1)
     /// The profile's own rules, checked with the built-in ones (those named in `silence` are off).
     public var rules: [Rule] = []
     public var silence: [String] = []

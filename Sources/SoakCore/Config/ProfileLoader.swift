@@ -30,11 +30,21 @@ public enum ConfigLoader {
            let device = m.optional("link").flatMap({ try? $0.mapping(allowed: ["device", "setup", "setup_timeout"]) })?.optional("device") {
             throw device.error("this is a board file (it names a link device), not a profile: give it with --board")
         }
-        let root = try doc.mapping(allowed: ["name", "description", "seed", "report_interval", "link", "defaults", "phases", "criteria",
+        let root = try doc.mapping(allowed: ["name", "description", "seed", "report_interval", "timeline_sync", "link", "defaults", "phases", "criteria",
                                              "rules", "silence", "heartbeat", "recovery", "gate"])
-        let name = try root.required("name").string()
-        let seed = try root.optional("seed")?.uint64() ?? 1
-        let interval = try root.optional("report_interval")?.duration() ?? .seconds(10)
+        let nameNode = try root.required("name")
+        let name = try nameNode.string()
+        // The name is in every report (XML cannot carry control characters) and, made safe, in
+        // the run folder's name.
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw nameNode.error("the name holds a control character (a NUL, a newline, an escape...): use letters, digits, '-', '_' and '.'")
+        }
+        if name.trimmingCharacters(in: .whitespaces).isEmpty { throw nameNode.error("the name is empty") }
+        let seed = try root.optional("seed")?.uint64(max: UInt64.max) ?? 1
+        let interval = try root.optional("report_interval")?.duration(atLeast: Limits.reportInterval,
+                                                                       why: "a snapshot per interval goes onto the timeline") ?? .seconds(10)
+        let timelineSync = try root.optional("timeline_sync")?.duration(atLeast: Limits.timelineSync, atMost: .seconds(600),
+                                                                         why: "an fsync of the timeline each time")
 
         let link = try parseLinkTimeouts(root.optional("link"))
         let defaults = try root.optional("defaults")?.mapping(allowed: phaseKeys.filter { $0 != "name" && $0 != "duration" })
@@ -47,6 +57,7 @@ public enum ConfigLoader {
         let criteria = try parseCriteria(root.optional("criteria"))
         var profile = Profile(name: name, description: try root.optional("description")?.string(), seed: seed,
                               phases: phases, link: link, criteria: criteria, reportInterval: interval)
+        profile.timelineSync = timelineSync
         if let r = root.optional("rules") {
             for item in try r.sequence() { profile.rules.append(try parseRule(item)) }
         }
@@ -65,7 +76,7 @@ public enum ConfigLoader {
             let p = try hm.required("pattern")
             let pattern = try p.string()
             if (try? NSRegularExpression(pattern: pattern)) == nil { throw p.error("the pattern does not compile as a regular expression") }
-            profile.heartbeat = HeartbeatRule(pattern: pattern, within: try hm.required("within").duration())
+            profile.heartbeat = HeartbeatRule(pattern: pattern, within: try hm.required("within").duration(atLeast: Limits.timeout))
         }
         if let r = root.optional("recovery") {
             let rm = try r.mapping(allowed: ["ladder", "max_recoveries", "max_consecutive_failures", "probe_timeout", "off_time", "boot_timeout"])
@@ -82,9 +93,9 @@ public enum ConfigLoader {
             }
             if let v = rm.optional("max_recoveries") { policy.maxRecoveries = try v.int(0...1_000_000) }
             if let v = rm.optional("max_consecutive_failures") { policy.maxConsecutiveFailures = try v.int(1...1000) }
-            if let v = rm.optional("probe_timeout") { policy.probeTimeout = try v.duration() }
-            if let v = rm.optional("off_time") { policy.offTime = try v.duration() }
-            if let v = rm.optional("boot_timeout") { policy.bootTimeout = try v.duration() }
+            if let v = rm.optional("probe_timeout") { policy.probeTimeout = try v.duration(atLeast: Limits.timeout, why: "a probe echo's round trip") }
+            if let v = rm.optional("off_time") { policy.offTime = try v.duration(atLeast: Limits.timeout, why: "a board held off shorter does not lose power") }
+            if let v = rm.optional("boot_timeout") { policy.bootTimeout = try v.duration(atLeast: Limits.timeout) }
             profile.recovery = policy
         }
         if let g = root.optional("gate") { profile.gate = try parseGate(g) }
@@ -123,8 +134,8 @@ public enum ConfigLoader {
         var t = LinkTimeouts(hangTimeout: .seconds(5), lossTimeout: .seconds(2), drainTimeout: .seconds(5), openTimeout: .seconds(10))
         guard let node else { return t }
         let m = try node.mapping(allowed: ["hang_timeout", "loss_timeout", "drain_timeout", "open_timeout"])
-        if let v = m.optional("hang_timeout") { t.hangTimeout = try v.duration() }
-        if let v = m.optional("loss_timeout") { t.lossTimeout = try v.duration() }
+        if let v = m.optional("hang_timeout") { t.hangTimeout = try v.duration(atLeast: Limits.linkTimeout) }
+        if let v = m.optional("loss_timeout") { t.lossTimeout = try v.duration(atLeast: Limits.linkTimeout) }
         if let v = m.optional("drain_timeout") { t.drainTimeout = try v.duration(allowZero: true) }
         if let v = m.optional("open_timeout") { t.openTimeout = try v.duration(allowZero: true) }
         if t.lossTimeout >= t.hangTimeout {
@@ -138,7 +149,7 @@ public enum ConfigLoader {
         let m = try node.mapping(allowed: phaseKeys)
         func value(_ key: String) -> YAMLReader? { m.optional(key) ?? defaults?.optional(key) }
         let name = try m.optional("name")?.string() ?? "phase\(index + 1)"
-        let duration = try m.required("duration").duration()
+        let duration = try m.required("duration").duration(atLeast: Limits.linkTimeout, atMost: .seconds(365 * 86400))
 
         let rate: Rate
         if let r = value("rate") {
@@ -165,7 +176,7 @@ public enum ConfigLoader {
         if let b = value("burst") {
             let bm = try b.mapping(allowed: ["count", "every"])
             burst = Burst(count: try bm.required("count").int(1...100_000, what: "messages per burst"),
-                          every: try bm.required("every").duration())
+                          every: try bm.required("every").duration(atLeast: Limits.linkTimeout))
         }
 
         var payload = PayloadEncoding.printable
@@ -220,8 +231,8 @@ public enum ConfigLoader {
         if let v = m.optional("duplicated") { c.maxDuplicated = try v.uint64() }
         if let v = m.optional("out_of_order") { c.maxOutOfOrder = try v.uint64() }
         if let v = m.optional("hangs") { c.maxHangs = try v.uint64() }
-        if let v = m.optional("latency_p99") { c.maxLatencyP99 = try v.duration() }
-        if let v = m.optional("latency_max") { c.maxLatency = try v.duration() }
+        if let v = m.optional("latency_p99") { c.maxLatencyP99 = try v.duration(atLeast: Limits.latency, why: "latencies are measured in microseconds") }
+        if let v = m.optional("latency_max") { c.maxLatency = try v.duration(atLeast: Limits.latency, why: "latencies are measured in microseconds") }
         if let v = m.optional("min_echoed") { c.minEchoed = try v.uint64() }
         if let v = m.optional("stray_bytes") { c.maxStrayBytes = try v.uint64() }
         if let v = m.optional("min_rate_ratio") {
@@ -246,9 +257,9 @@ public enum ConfigLoader {
             }
             let sm = try s.mapping(allowed: ["uart_baud", "boot_time", "heartbeat", "faults", "tty_needs_modprobe", "m7_started_by"])
             var cfg = SimulatorConfig.default
-            if let b = sm.optional("uart_baud") { cfg.uartBaud = try b.int(0...4_000_000, what: "a baud rate (0: printing costs no time)") }
+            if let b = sm.optional("uart_baud") { cfg.uartBaud = try standardBaud(b) }
             if let b = sm.optional("boot_time") { cfg.bootTime = try b.duration(allowZero: true) }
-            if let b = sm.optional("heartbeat") { cfg.heartbeat = try b.duration() }
+            if let b = sm.optional("heartbeat") { cfg.heartbeat = try b.duration(atLeast: Limits.timeout) }
             if let b = sm.optional("tty_needs_modprobe") { cfg.ttyNeedsModprobe = try b.bool() }
             if let b = sm.optional("m7_started_by") {
                 let by = try b.string()
@@ -262,9 +273,9 @@ public enum ConfigLoader {
                     guard let kind = FaultSpec.Kind(rawValue: try kindNode.string()) else {
                         throw kindNode.error("unknown fault; expected one of: \(FaultSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
-                    var spec = FaultSpec(kind: kind, mtbf: try fm.required("mtbf").duration())
-                    if let d = fm.optional("down") { spec.down = try d.duration() }
-                    if let d = fm.optional("spike") { spec.spike = try d.duration() }
+                    var spec = FaultSpec(kind: kind, mtbf: try fm.required("mtbf").duration(atLeast: Limits.timeout))
+                    if let d = fm.optional("down") { spec.down = try d.duration(atLeast: Limits.linkTimeout) }
+                    if let d = fm.optional("spike") { spec.spike = try d.duration(atLeast: Limits.linkTimeout) }
                     cfg.faults.append(spec)
                 }
             }
@@ -334,12 +345,40 @@ public enum ConfigLoader {
                 throw pathNode.error("expected a sysfs directory such as /sys/class/remoteproc/remoteproc0, found '\(path)'")
             }
             var cfg = RemoteprocConfig(path: path, firmware: try rm.optional("firmware")?.string())
-            if let t = rm.optional("timeout") { cfg.timeout = try t.duration() }
+            if let t = rm.optional("timeout") { cfg.timeout = try t.duration(atLeast: Limits.timeout) }
             board.remoteproc = cfg
         } else if simulated {
             board.remoteproc = RemoteprocConfig(path: DeviceLocation.simulatedKeyword)
         }
         return board
+    }
+
+    /// The floors of durations: below them a value cannot make sense or harms the run.
+    public enum Limits {
+        /// `report_interval`: each interval puts a snapshot on the timeline (1ns made 900 MB an hour).
+        public static let reportInterval = SoakDuration.milliseconds(100)
+        /// `timeline_sync`: an fsync each time.
+        public static let timelineSync = SoakDuration.milliseconds(100)
+        /// Timeouts of probes, boots, power and heartbeats: a round trip through the kernel takes longer.
+        public static let timeout = SoakDuration.milliseconds(10)
+        /// `hang_timeout`, `loss_timeout`, burst `every`, a phase's `duration`, fault `down` and `spike`.
+        public static let linkTimeout = SoakDuration.milliseconds(1)
+        /// `latency_p99`, `latency_max`: latencies are measured in microseconds.
+        public static let latency = SoakDuration(nanoseconds: 1_000)
+    }
+
+    /// The baud rates a tty can be set to (termios B1200 ... B4000000), as `SerialLineSource.standardBauds`.
+    public static let standardBauds: [Int] = [
+        1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 500_000, 576_000,
+        921_600, 1_000_000, 1_152_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000, 3_500_000, 4_000_000,
+    ]
+
+    static func standardBaud(_ node: YAMLReader) throws(ConfigError) -> Int {
+        let v = try node.int(Int.min...Int.max, what: "a baud rate")
+        guard standardBauds.contains(v) else {
+            throw node.error("\(v) is not a standard baud rate; expected one of \(standardBauds.map(String.init).joined(separator: ", "))")
+        }
+        return v
     }
 
     static func udevProperties(_ node: YAMLReader) throws(ConfigError) -> [String: String] {

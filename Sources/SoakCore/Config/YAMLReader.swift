@@ -17,7 +17,7 @@ struct YAMLReader {
         } catch let error as ConfigError {
             throw error
         } catch let error as YamlError {
-            var e = Self.convert(error, file: file)
+            var e = Self.convert(error, file: file, text: text)
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             if e.line >= 1 && e.line <= lines.count && lines[e.line - 1].contains("\t") {
                 e.message += " (the line holds a tab: YAML indents with spaces only)"
@@ -28,8 +28,19 @@ struct YAMLReader {
         }
     }
 
-    private static func convert(_ error: YamlError, file: String) -> ConfigError {
+    private static func convert(_ error: YamlError, file: String, text: String) -> ConfigError {
         switch error {
+        case .reader(let problem, let offset, let value, _):
+            // A byte YAML does not allow (a NUL, a control character): where it is, as a person counts.
+            var line = 0, column = 0
+            if let offset, offset >= 0, offset <= text.count {
+                let before = text.prefix(offset)
+                line = before.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+                column = before.count - (before.lastIndex(of: "\n").map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+            }
+            let what = value == 0 ? "a NUL byte" : value >= 0 ? String(format: "the character U+%04X", value) : "a character"
+            return ConfigError(file: file, line: line, column: column, key: "",
+                               message: "invalid YAML: \(what) is not allowed in a YAML file (\(problem))")
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
              .composer(_, let problem, let mark, _):
             return ConfigError(file: file, line: mark.line, column: mark.column, key: "", message: "invalid YAML: \(problem)")
@@ -85,7 +96,12 @@ struct YAMLReader {
     }
 
     func int(_ range: ClosedRange<Int>, what: String = "a whole number") throws(ConfigError) -> Int {
-        guard case .scalar = node, let v = Int(try string()) else { throw error("expected \(what), found \(found)") }
+        guard case .scalar = node, let v = Int(try string()) else {
+            if case .scalar = node, Self.isWholeNumber(try string()) {
+                throw error("\(try string()) is out of range: expected \(what) from \(range.lowerBound) to \(range.upperBound)")
+            }
+            throw error("expected \(what), found \(found)")
+        }
         guard range.contains(v) else { throw error("\(v) is out of range: expected \(what) from \(range.lowerBound) to \(range.upperBound)") }
         return v
     }
@@ -95,9 +111,22 @@ struct YAMLReader {
         return v
     }
 
-    func uint64() throws(ConfigError) -> UInt64 {
-        guard let v = UInt64(try string()) else { throw error("expected a whole number of 0 or more, found \(found)") }
+    /// A count from 0 to `max` (by default Int64.max: what every reader of summary.json and
+    /// every signed counter holds).
+    func uint64(max: UInt64 = UInt64(Int64.max)) throws(ConfigError) -> UInt64 {
+        let text = try string()
+        guard let v = UInt64(text), v <= max else {
+            if Self.isWholeNumber(text) && !text.hasPrefix("-") {
+                throw error("\(text) is out of range: expected a whole number from 0 to \(max)")
+            }
+            throw error("expected a whole number of 0 or more, found \(found)")
+        }
         return v
+    }
+
+    private static func isWholeNumber(_ text: String) -> Bool {
+        let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     func double() throws(ConfigError) -> Double {
@@ -105,7 +134,19 @@ struct YAMLReader {
         return v
     }
 
-    func duration(allowZero: Bool = false) throws(ConfigError) -> SoakDuration {
+    /// A duration of at least `atLeast` (a floor below which a value cannot make sense) and
+    /// at most `atMost` (by default 10 years: sums of durations must not overflow).
+    func duration(allowZero: Bool = false, atLeast: SoakDuration? = nil, atMost: SoakDuration = SoakDuration.seconds(10 * 365 * 86400),
+                  why: String? = nil) throws(ConfigError) -> SoakDuration {
+        let d = try plainDuration(allowZero: allowZero)
+        if let atLeast, d < atLeast, !(allowZero && d.nanoseconds == 0) {
+            throw error("\(d) is too short: at least \(atLeast)\(why.map { " (\($0))" } ?? "")")
+        }
+        if d > atMost { throw error("\(d) is too long: at most \(atMost)") }
+        return d
+    }
+
+    private func plainDuration(allowZero: Bool) throws(ConfigError) -> SoakDuration {
         let text = try string()
         if text.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
             throw error("a duration cannot be negative, found '\(text)'")

@@ -99,7 +99,7 @@ public final class LabgridPlace: @unchecked Sendable {
             child = try ChildProcess(client, (verbose ? ["-v"] : []) + arguments(args, withPlace: withPlace), stdin: .null,
                                      stdout: .file("\(dir)/out"), stderr: .file("\(dir)/err"))
         } catch {
-            return (nil, "", "cannot start \(client): \(error)")
+            return (nil, "", "cannot start \(client): \(ErrorText.describe(error))")
         }
         let end = child.wait(upTo: timeout.nanoseconds)
         if end == nil { child.killAndReap() }

@@ -102,7 +102,7 @@ public final class SshConnection: @unchecked Sendable {
                                       stdin: .descriptor(input.readEnd), stdout: .null, stderr: .file("\(dir)/master.err"))
         } catch {
             input.writeEnd.close()
-            throw LinkOpenError(device: target.description, reason: "cannot start \(Self.ssh): \(error)")
+            throw LinkOpenError(device: target.description, reason: "cannot start \(Self.ssh): \(ErrorText.describe(error))")
         }
         masterInput = input.writeEnd
     }
@@ -175,7 +175,7 @@ public final class SshConnection: @unchecked Sendable {
         do {
             child = try ChildProcess(Self.ssh, arguments(remote: remote), stdin: .null, stdout: .file(outPath), stderr: .file(errPath))
         } catch {
-            throw LinkOpenError(device: target.description, reason: "cannot start \(Self.ssh): \(error)")
+            throw LinkOpenError(device: target.description, reason: "cannot start \(Self.ssh): \(ErrorText.describe(error))")
         }
         while child.poll() == nil {
             if interrupted() || MonotonicClock.read() >= deadline {

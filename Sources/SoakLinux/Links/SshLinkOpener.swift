@@ -112,7 +112,7 @@ public final class SshLink: Link {
                                        stdin: .descriptor(ends.1), stdout: .descriptor(ends.1), stderr: .file(errorPath))
         } catch {
             ends.0.close()
-            throw LinkOpenError(device: path, reason: "cannot start \(SshConnection.ssh): \(error)")
+            throw LinkOpenError(device: path, reason: "cannot start \(SshConnection.ssh): \(ErrorText.describe(error))")
         }
         socket = ends.0
         // Open only once the board says the tty is open and raw: bytes sent before would meet

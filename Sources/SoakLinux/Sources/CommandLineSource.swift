@@ -87,7 +87,7 @@ public final class CommandLineSource: LineSource, @unchecked Sendable {
             ends.1.close()
         } catch {
             ends.1.close()
-            return "cannot start /bin/sh: \(error)"
+            return "cannot start /bin/sh: \(ErrorText.describe(error))"
         }
         defer { child.killGroupAndReap() }
         let started = MonotonicClock.read()

@@ -141,7 +141,7 @@ public final class SshKmsgSource: LineSource, @unchecked Sendable {
         } catch {
             ends.1.close()
             return .retry(after: Self.retryAfterMissingPath, outage: .other,
-                          notice: .lost("cannot start \(SshConnection.ssh): \(error); the kernel log is read again in 5 s"))
+                          notice: .lost("cannot start \(SshConnection.ssh): \(ErrorText.describe(error)); the kernel log is read again in 5 s"))
         }
 
         var header: [UInt8] = []

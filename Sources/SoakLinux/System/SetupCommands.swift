@@ -39,7 +39,7 @@ public enum SetupCommands {
             let errPipe = Pipe()
             p.standardError = errPipe
             p.standardOutput = FileHandle.nullDevice
-            do { try p.run() } catch { throw Failure(command: command, reason: "cannot start: \(error)") }
+            do { try p.run() } catch { throw Failure(command: command, reason: "cannot start: \(ErrorText.describe(error))") }
             let deadline = MonotonicClock.read() &+ timeout.nanoseconds
             while p.isRunning {
                 if MonotonicClock.read() >= deadline {

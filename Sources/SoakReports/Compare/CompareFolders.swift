@@ -32,7 +32,7 @@ public enum CompareFolders {
                 } catch let e as TimelineReader.Failure {
                     throw CompareError("\(e)")
                 } catch {
-                    throw CompareError("\(path)/\(RunFolder.timelineName): \(error)")
+                    throw CompareError("\(path)/\(RunFolder.timelineName): \(ErrorText.describe(error))")
                 }
             }
             if fm.fileExists(atPath: "\(path)/summary.json") {
@@ -53,7 +53,7 @@ public enum CompareFolders {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         var summary: RunSummary
         do { summary = try decoder.decode(RunSummary.self, from: data) } catch {
-            throw CompareError("\(path): not an rpmsg-soak summary.json (\(error))")
+            throw CompareError("\(path): not an rpmsg-soak summary.json (\(ErrorText.describe(error)))")
         }
         // The key strategy rewrites dictionary keys too (mailbox_kick_timeout would come back as
         // mailboxKickTimeout): the finding classes are taken as written.

@@ -56,7 +56,7 @@ public enum FleetFolders {
             } catch let e as TimelineReader.Failure {
                 throw FleetError("\(e)")
             } catch {
-                throw FleetError("\(folder)/\(RunFolder.timelineName): \(error)")
+                throw FleetError("\(folder)/\(RunFolder.timelineName): \(ErrorText.describe(error))")
             }
         }
         return inputs
