@@ -31,6 +31,8 @@ final class LiveOutput: @unchecked Sendable {
         self.metrics = metrics
         metricsFile = metrics.map { AtomicFile(path: $0.path) }
         status = !quiet && terminal ? TerminalStatus() : nil
+        // Warnings on stderr share the terminal: the status line makes room for each.
+        if let status { Warnings.setMakeRoom { status.clear() } }
     }
 
     /// The run's start: the metrics file exists from here on (state `starting`).
@@ -99,10 +101,7 @@ final class LiveOutput: @unchecked Sendable {
             let first = !metricsFailing
             metricsFailing = true
             lock.unlock()
-            if first {
-                status?.clear()
-                FileHandle.standardError.write(Data("rpmsg-soak: warning: --metrics: \(error); the soak goes on, the file is tried again every interval\n".utf8))
-            }
+            if first { Warnings.write("--metrics: \(ErrorText.reason(error)); the soak goes on, the file is tried again every interval") }
         }
     }
 }

@@ -15,7 +15,7 @@ extension SoakSession {
         let inbox = LineInbox()
         let board = plan.board
         let sources = parts.lineSources { text in
-            FileHandle.standardError.write(Data("rpmsg-soak: warning: \(text)\n".utf8))
+            Warnings.write(text)
             var e = event(.warning, monoStart: monoStart, wallStart: wallStart, message: text)
             e.message = text
             timeline.emit(e)

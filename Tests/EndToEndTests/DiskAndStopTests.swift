@@ -15,9 +15,11 @@ struct DiskAndStopTests {
         report_interval: 500ms
         phases:
           - duration: \(seconds)s
-            rate: 50
+            rate: 100
             size: 64
             window: 4
+        criteria:
+          min_rate_ratio: 0   # the simulated M7 prints each message: about 94/s, not the 100 asked
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -6,7 +6,8 @@ import Testing
 /// file must be valid and read by a real JUnit consumer (junitparser, from .test-venv).
 @Suite struct JUnitStableNamesTests {
     static let smokePhases = ["ping-pong", "window", "bursts", "sweep"]
-    static let names = ["run.completes"] + smokePhases.flatMap { ["\($0).integrity", "\($0).latency"] }
+    /// Every smoke phase asks for a rate (bursts: 10 a second), so each has a rate case.
+    static let names = ["run.completes"] + smokePhases.flatMap { ["\($0).integrity", "\($0).latency", "\($0).rate"] }
         + ["link.hangs", "link.hangups", "findings.kernel", "findings.firmware", "run.min_echoed"]
 
     static func caseNames(_ xml: String) throws -> [String] {

@@ -58,7 +58,7 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
     deinit { close() }
 
     public static let warnOnStderr: @Sendable (String) -> Void = { text in
-        FileHandle.standardError.write(Data("rpmsg-soak: warning: \(text)\n".utf8))
+        Warnings.write(text)
     }
 
     public func emit(_ event: Event) {
