@@ -86,6 +86,8 @@ struct Run: ParsableCommand {
         installStopHandlers()
         if let resume { return try resumeRun(resume) }
         var plan = try Loading.load(config)
+        // What check would warn about the load: said before the run, which then judges it (min_rate_ratio).
+        for w in OfferedLoad.problems(plan.profile, board: plan.board, roundTrip: nil).warnings { Warnings.write(w) }
         // Read before the board is touched: a baseline that cannot be read is a usage error.
         var baselineRun: CompareInput?
         if let baseline {
@@ -152,7 +154,7 @@ struct Check: ParsableCommand {
     @Flag(name: .long, help: "Do not connect to a board reached over ssh; only validate the files.")
     var offline = false
 
-    @Flag(name: .long, help: "A part the board file names that is not on this machine (GPIO chip or line, a device by path, glob or udev match) is an error (exit 3), not a warning: for CI.")
+    @Flag(name: .long, help: "A part the board file names that is not on this machine (GPIO chip or line, a device by path, glob or udev match), or a phase whose rate its window or board cannot carry, is an error (exit 3), not a warning: for CI.")
     var strict = false
 
     @Option(name: .long, help: "A round trip measured on this board (for example a previous run's p50, 2ms): each phase's rate is checked against what its window carries at it (Little's law).")
@@ -176,6 +178,10 @@ struct Check: ParsableCommand {
         let load = OfferedLoad.problems(plan.profile, board: plan.board, roundTrip: rtt)
         for w in load.warnings { print("warning: \(w)") }
         for n in load.notes { print("note: \(n)") }
+        if strict && !load.warnings.isEmpty {
+            FileHandle.standardError.write(Data("rpmsg-soak check: a phase asks for a rate its window or board cannot carry (see above; --strict)\n".utf8))
+            throw ExitCode(3)
+        }
         let parts = BoardParts(board: plan.board)
         // What the board file names on this machine, looked at without changing anything.
         let looks = parts.lookAtLocalParts()
@@ -295,7 +301,8 @@ struct Plan {
             let burst = p.burst.map { ", bursts of \($0.count) every \($0.every)" } ?? ""
             lines.append("  \(p.name): \(p.duration), rate \(p.rate), size \(p.size), window \(p.window), \(p.payload.rawValue)\(burst)")
         }
-        lines.append("  size is the whole frame: \(FrameCodec.minFrameSize) bytes of header and check, the rest payload (a 128-byte frame carries \(128 - FrameCodec.minFrameSize) payload bytes)")
+        let example = profile.phases.map { OfferedLoad.meanFrame($0) }.first ?? 128
+        lines.append("  size is the whole frame: \(FrameCodec.minFrameSize) bytes of header and check, the rest payload (a \(example)-byte frame carries \(example - FrameCodec.minFrameSize) payload bytes)")
         lines.append("board \(board.name) (\(boardPath)): link \(board.link.location)")
         if let lab = board.labgrid {
             lines.append("  labgrid: place \(lab.place ?? "from LG_PLACE") at \(lab.coordinator ?? "LG_COORDINATOR (else labgrid's default)"), through \(lab.client)")

@@ -89,6 +89,9 @@ import Testing
         #expect(r.status == 130, "\(r.stdout)\n\(r.stderr)")
         #expect(try r.summary()["verdict"] as? String == "interrupted")
         #expect(try Harness.junitSchemaProblem("\(try #require(r.runFolder))/junit.xml") == nil)
+        // Every message sent is accounted for: what was in flight at the signal is unanswered.
+        let t = try r.totals()
+        #expect(t["sent"] == (t["echoed"] ?? 0) + (t["lost"] ?? 0) + (t["unanswered"] ?? 0), "\(t)")
     }
 }
 

@@ -67,7 +67,7 @@ struct LiveFiguresTests {
         let f = progress.figures
         #expect(f.rate == 100 && f.interval?.p99 == 600)
         #expect(f.snapshotRate == 0 && f.snapshotLatency == nil)
-        #expect(lines.last == "[0:00:10] steady: sent 0, echoed 0 in this phase (0/s), p99 -")
+        #expect(lines.last == "[0:00:10] steady: sent 0, echoed 0 in this phase (100/s), p99 -")
         #expect(MetricsText.render(f, format: .prometheus).contains("rpmsg_soak_echo_rate{profile=\"smoke\",board=\"sim\"} 100\n"))
     }
 

@@ -15,7 +15,7 @@ public enum OfferedLoad {
 
     /// The mean frame a phase sends (`size` is the frame: header and payload): what sets the
     /// rate a board that serves one message at a time can keep up.
-    static func meanFrame(_ p: Phase) -> Int {
+    public static func meanFrame(_ p: Phase) -> Int {
         switch p.size {
         case .fixed(let n): return n
         case .list(let sizes): return sizes.isEmpty ? 0 : sizes.reduce(0, +) / sizes.count
@@ -35,7 +35,8 @@ public enum OfferedLoad {
             let n = Double(max(0, frame - FrameCodec.headerSize))
             shown = FrameCodec.headerSize + Int((255 * (1 - pow(255.0 / 256, n))).rounded())
         }
-        return 44 + shown + 14
+        // `Get Message From Master Side : "` (32), the text, `" [len : ` (9), the length, `]\r\n` (3).
+        return 44 + shown + String(frame).count
     }
 
     /// The simulated M7's time per message: it prints its line at `uart_baud` (8N1) before it
@@ -60,7 +61,7 @@ public enum OfferedLoad {
             if let s = service, s > 0, rate * s > 1 {
                 warnings.append("phase \(p.name): \(rateText)/s cannot be reached on the simulated board at any window: its M7 prints a "
                     + "\(simulatedLine(frame: frame, payload: p.payload))-character UART line for each \(frame)-byte message\(isFixed(p.size) ? "" : " (the mean)") at \(baud) baud, "
-                    + "\(ms(s)) each, so at most \(format(1 / s))/s (lower the rate, or set simulator.uart_baud higher, 0 for free printing)")
+                    + "\(ms(s)) each, so at most \(format(1 / s))/s (lower the rate, or set the board file's simulator.uart_baud higher, up to 4000000)")
                 continue
             }
             let rtt = roundTrip ?? service.map { $0 + 0.000_2 }

@@ -52,7 +52,13 @@ public enum ConfigLoader {
         if phaseNodes.isEmpty { throw try root.required("phases").error("at least one phase is needed") }
         var phases: [Phase] = []
         for (i, node) in phaseNodes.enumerated() {
-            phases.append(try parsePhase(node, index: i, defaults: defaults))
+            let phase = try parsePhase(node, index: i, defaults: defaults)
+            // Reports, JUnit cases and a gate's comparison know phases by name.
+            if let first = phases.firstIndex(where: { $0.name == phase.name }) {
+                let at = (try? node.mapping(allowed: phaseKeys).optional("name")) ?? nil
+                throw (at ?? node).error("'\(phase.name)' is the name of phases[\(first)] already: each phase needs a name of its own (reports, JUnit cases and gates know phases by name)")
+            }
+            phases.append(phase)
         }
         let criteria = try parseCriteria(root.optional("criteria"))
         var profile = Profile(name: name, description: try root.optional("description")?.string(), seed: seed,

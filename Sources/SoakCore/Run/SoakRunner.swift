@@ -140,6 +140,7 @@ public final class SoakRunner {
         }
 
         let endAt = clock.now()
+        if end.reason == .interrupted { verifier.settleInterrupted() }
         watch?.stopSources()
         takeLines(now: endAt)
         noteLinesNotKept(now: endAt, force: true)

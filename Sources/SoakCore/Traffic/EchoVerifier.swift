@@ -653,6 +653,22 @@ extension EchoVerifier {
         highestEchoed = previous.sent > 0 ? previous.sent - 1 : nil
     }
 
+    /// The run stops with messages in flight (a signal): they are unanswered, not lost, and
+    /// counted, so every message sent is accounted for.
+    public mutating func settleInterrupted() {
+        var s = lowSeq
+        while s < nextSeq {
+            let slot = Int(s & Self.ringMask)
+            if ringSeq[slot] == s && ringState[slot] == .outstanding {
+                ringState[slot] = .unanswered
+                counters.unanswered += 1
+            }
+            s += 1
+        }
+        outstanding = 0
+        lowSeq = nextSeq
+    }
+
     /// The latency histogram holds one interval: the runner folds it into the run's total.
     public mutating func resetIntervalLatency() { latency.reset() }
     public mutating func resetAnomaliesDropped() { anomaliesDropped = 0 }

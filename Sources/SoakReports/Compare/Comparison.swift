@@ -141,8 +141,7 @@ extension Comparison {
 
     static func phaseFigures(_ s: RunSummary) -> [PhaseFigures] {
         s.phases.enumerated().map { i, p in
-            let end = i + 1 < s.phases.count ? s.phases[i + 1].startSeconds : s.durationSeconds
-            let seconds = end - p.startSeconds
+            let seconds = s.phaseSeconds(i)
             return PhaseFigures(name: p.name, latency: p.latencyMicros,
                                 messagesPerSecond: seconds > 0 ? Double(p.totals.sent) / seconds : nil)
         }

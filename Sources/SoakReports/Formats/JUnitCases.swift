@@ -55,11 +55,10 @@ extension JUnitReport {
         }
         var ran = [String: Ran]()
         for (i, p) in s.phases.enumerated() {
-            let end = i + 1 < s.phases.count ? s.phases[i + 1].startSeconds : s.durationSeconds
             var r = ran[p.name] ?? Ran()
             r.reached = true
             r.totals = r.totals + p.totals
-            r.seconds += max(0, end - p.startSeconds)
+            r.seconds += s.phaseSeconds(i)
             if let l = p.latencyMicros {
                 r.p99 = Swift.max(r.p99 ?? 0, l.p99)
                 r.max = Swift.max(r.max ?? 0, l.max)

@@ -72,8 +72,7 @@ public enum MarkdownReport {
         let us = { (v: UInt64?) in v.map(CriteriaCheck.formatMicros) ?? "-" }
         for (i, p) in s.phases.enumerated() {
             // A phase lasts until the next begins; the last until the run ended (early, when it was cut short).
-            let end = i + 1 < s.phases.count ? s.phases[i + 1].startSeconds : s.durationSeconds
-            let seconds = Swift.max(end - p.startSeconds, 0)
+            let seconds = s.phaseSeconds(i)
             let t = p.totals
             let rate = seconds > 0 ? String(format: "%.1f", Double(t.echoed) / seconds) : "-"
             let l = p.latencyMicros

@@ -25,7 +25,7 @@ public struct ProgressLine {
             let p = f.phaseTotals
             let p99 = f.snapshotLatency.map { CriteriaCheck.formatMicros($0.p99) } ?? "-"
             // The phase's own counts (the run's are in the reports): a phase line reads alone.
-            var text = "\(stamp) \(s.phase): sent \(p.sent), echoed \(p.echoed) in this phase (\(Int(f.snapshotRate.rounded()))/s), p99 \(p99)"
+            var text = "\(stamp) \(s.phase): sent \(p.sent), echoed \(p.echoed) in this phase (\(Int(f.rate.rounded()))/s), p99 \(p99)"
             // Over ssh the p99 includes the network: its own round trip beside it.
             if let net = f.networkMax { text += " (network \(CriteriaCheck.formatMicros(net)))" }
             let bad = [("lost", p.lost), ("corrupted", p.corrupted), ("duplicated", p.duplicated), ("out of order", p.outOfOrder), ("stray bytes", p.strayBytes)]

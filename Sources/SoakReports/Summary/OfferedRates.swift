@@ -26,7 +26,27 @@ enum OfferedRates {
         }
     }
 
-    static func criterion(_ phases: [PhaseSummary], ratio: Double) -> CriterionResult {
+    /// Why a phase fell short, when the figures say: the simulated M7's UART printing, or a
+    /// window that the measured round trip (p50) cannot carry (Little's law).
+    static func why(_ p: PhaseSummary, profile: Profile, board: BoardConfig) -> String? {
+        guard let phase = profile.phases.first(where: { $0.name == p.name }) else { return nil }
+        if board.isSimulated {
+            let service = OfferedLoad.simulatedServiceSeconds(frame: OfferedLoad.meanFrame(phase), payload: phase.payload,
+                                                              uartBaud: (board.simulator ?? .default).uartBaud)
+            if service > 0, let asked = p.askedRate, asked * service > 1 {
+                return "the simulated M7 prints a UART line per message at \((board.simulator ?? .default).uartBaud) baud: at most \(rate(1 / service))/s"
+            }
+        }
+        if let p50 = p.latencyMicros?.p50, p50 > 0 {
+            let carried = Double(phase.window) * 1e6 / Double(p50)
+            if let asked = p.askedRate, carried < asked {
+                return "window \(phase.window) at a round trip of \(CriteriaCheck.formatMicros(p50)) (p50) carries at most \(rate(carried))/s (Little's law)"
+            }
+        }
+        return nil
+    }
+
+    static func criterion(_ phases: [PhaseSummary], ratio: Double, why: (PhaseSummary) -> String? = { _ in nil }) -> CriterionResult {
         let judged = phases.filter { $0.askedRate != nil && ($0.soakedSeconds ?? 0) >= shortest }
         let limit = ">= \(percent(ratio)) of the asked rate"
         guard !judged.isEmpty else {
@@ -42,8 +62,9 @@ enum OfferedRates {
                                    message: "every phase sent what it asked for (lowest: \(text(worst)))")
         }
         return CriterionResult(name: "min_rate_ratio", limit: limit, observed: percent(share(worst)), passed: false,
-                               message: short.map { "\(text($0)) (\(percent(share($0))))" }.joined(separator: ", ")
-                                   + ": the load asked for was not offered (a window too small for the round trip, or a board slower than the rate)")
+                               message: short.map { p in "\(text(p)) (\(percent(share(p))))" + (why(p).map { ": \($0)" } ?? "") }.joined(separator: "; ")
+                                   + "; the load asked for was not offered"
+                                   + (short.contains { why($0) == nil } ? " (a window too small for the round trip, or a board slower than the rate)" : ""))
     }
 
     static func percent(_ v: Double) -> String { "\(Int((v * 100 + 1e-9).rounded(.down)))%" }

@@ -109,6 +109,16 @@ public struct PhaseSummary: Codable, Sendable {
     public var soakedSeconds: Double? = nil
 }
 
+extension RunSummary {
+    /// How long phase `i` soaked: recoveries and resume gaps left out when the summary knows them
+    /// (`soakedSeconds`), else from its start to the next phase's (or the run's end).
+    public func phaseSeconds(_ i: Int) -> Double {
+        if let s = phases[i].soakedSeconds { return s }
+        let end = i + 1 < phases.count ? phases[i + 1].startSeconds : durationSeconds
+        return Swift.max(0, end - phases[i].startSeconds)
+    }
+}
+
 public struct ReliabilitySummary: Codable, Sendable {
     public var failures: Int
     /// Time the link was up, summed over cycles (recovery time excluded).

@@ -123,13 +123,16 @@ public enum SummaryBuilder {
                     cycleStart = e.t
                     gaps += r.gapSeconds
                     end = nil
-                    let h = Int(r.stoppedAtSeconds) / 3600, m = Int(r.stoppedAtSeconds) / 60 % 60, sec = Int(r.stoppedAtSeconds) % 60
-                    let when = String(format: "%d:%02d:%02d", h, m, sec)
-                    warnings.append("resumed (run --resume) after a gap of " + String(format: "%.1f s", r.gapSeconds)
-                        + ": the tester had stopped at \(when) (\(r.stop == .crashed ? "killed, crashed or lost power" : "interrupted by a signal"))"
-                        + (r.stoppedAtSeconds - r.countsAtSeconds >= 0.001
-                           ? String(format: "; what happened in the %.1f s before the stop, after the last snapshot, is not counted", r.stoppedAtSeconds - r.countsAtSeconds)
-                           : ""))
+                    let stopped = String(format: "%.1f s", r.stoppedAtSeconds)
+                    var text = "resumed (run --resume) after a gap of " + String(format: "%.1f s", r.gapSeconds) + ": "
+                    switch r.stop {
+                    case .crashed:
+                        text += "the tester stopped (killed, crashed or lost power) after its last event at \(stopped); "
+                            + "what it did after its last snapshot at " + String(format: "%.1f s", r.countsAtSeconds) + " is not counted"
+                    case .interrupted:
+                        text += "the tester was interrupted by a signal at \(stopped), its counts complete"
+                    }
+                    warnings.append(text)
                 }
             case .linesNotKept:
                 if let n = e.notKept {
@@ -167,7 +170,7 @@ public enum SummaryBuilder {
             }
         }
         if let ratio = info.profile.criteria.minRateRatio, ratio > 0 {
-            criteria.append(OfferedRates.criterion(phases, ratio: ratio))
+            criteria.append(OfferedRates.criterion(phases, ratio: ratio) { OfferedRates.why($0, profile: info.profile, board: info.board) })
         }
         let failing = failingFindings.values.reduce(0, +)
         criteria.append(CriterionResult(
