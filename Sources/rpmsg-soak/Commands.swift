@@ -25,6 +25,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Print only the verdict line and the run folder.")
     var quiet = false
 
+    @Flag(name: .long, help: "Also print the tester's own cost after the verdict, with --quiet too: user and system CPU seconds, the share of one CPU, context switches and peak RSS (getrusage). It is recorded always, in the run_end event, summary.json (tester_cost) and the reports.")
+    var selfStats = false
+
     @Flag(name: .long, help: "Inside a LAVA test action: after the reports, report every JUnit test case and the measurements (latency-p99, messages-per-second, mtbf) through lava-test-case.")
     var lava = false
 
@@ -67,7 +70,7 @@ struct Run: ParsableCommand {
             plan.reserve = Plan.Reservation(tags: r.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init),
                                             timeout: SoakDuration.parse(reserveTimeout, requireUnit: true) ?? .seconds(3600))
         }
-        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun).run()
+        let code = SoakSession(plan: plan, outDirectory: out, quiet: quiet, lava: lava, baseline: baselineRun, selfStats: selfStats).run()
         throw ExitCode(code)
     }
 }

@@ -18,6 +18,8 @@ struct SoakSession {
     var lava = false
     /// `run --baseline`: judged against it after the reports.
     var baseline: CompareInput? = nil
+    /// `run --self-stats`: the tester's own cost printed after the verdict (recorded always).
+    var selfStats = false
 
     func run() -> Int32 {
         installStopHandlers()
@@ -47,6 +49,7 @@ struct SoakSession {
         if let error = farm.error {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
             e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(), seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+            e.end?.selfStats = SelfStats.measure()
             timeline.emit(e)
         } else {
             soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: wallStart)
@@ -95,6 +98,7 @@ struct SoakSession {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(error)")
             e.end = RunEnd(reason: .infrastructure, detail: "\(error)", totals: Counters(),
                            seconds: Double(MonotonicClock.read() - monoStart) / 1e9)
+            e.end?.selfStats = SelfStats.measure()
             timeline.emit(e)
         }
         // A relay line is requested first and held for the whole run: if someone else holds
@@ -182,6 +186,7 @@ struct SoakSession {
             endEarly(error)
             return
         }
+        runner.measureSelf = SelfStats.measure
         _ = runner.run()
         link.close()
     }
@@ -192,6 +197,7 @@ struct SoakSession {
             let summary = try RunFolder.writeReports(directory: folder)
             // The run folder was the first line printed: --quiet adds only the verdict.
             print(quiet ? TextReport.verdictLine(summary) : TextReport.render(summary))
+            if selfStats, quiet, let line = TextReport.testerCostLine(summary) { print("  " + line) }
             fflush(nil)
             if lava { LavaReporter.report(summary) }
             if summary.verdict == .error || summary.verdict == .incomplete {

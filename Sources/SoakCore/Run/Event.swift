@@ -171,9 +171,49 @@ public struct RunEnd: Codable, Sendable, Equatable {
     public var detail: String?
     public var totals: Counters
     public var seconds: Double
+    /// The tester's own cost, measured at the run's end (`rpmsg-soak run` records it always);
+    /// absent in timelines of earlier versions and of runs driven by tests.
+    public var selfStats: SelfStats? = nil
 
     public init(reason: Reason, detail: String?, totals: Counters, seconds: Double) {
         self.reason = reason; self.detail = detail; self.totals = totals; self.seconds = seconds
+    }
+}
+
+/// What the tester itself cost, from getrusage(2): the whole process (every thread: the
+/// runner, the UART and kernel-log readers) from its start, and the children it waited for
+/// (power and remoteproc commands, ssh), if any.
+public struct SelfStats: Codable, Sendable, Equatable {
+    public var userSeconds: Double
+    public var systemSeconds: Double
+    public var voluntaryContextSwitches: UInt64
+    public var involuntaryContextSwitches: UInt64
+    /// The most resident memory the process ever had (ru_maxrss), bytes.
+    public var peakRssBytes: UInt64
+    /// CPU of the child processes waited for (RUSAGE_CHILDREN); nil when none used any.
+    public var childrenUserSeconds: Double? = nil
+    public var childrenSystemSeconds: Double? = nil
+
+    public init(userSeconds: Double, systemSeconds: Double, voluntaryContextSwitches: UInt64, involuntaryContextSwitches: UInt64,
+                peakRssBytes: UInt64, childrenUserSeconds: Double? = nil, childrenSystemSeconds: Double? = nil) {
+        self.userSeconds = userSeconds; self.systemSeconds = systemSeconds
+        self.voluntaryContextSwitches = voluntaryContextSwitches; self.involuntaryContextSwitches = involuntaryContextSwitches
+        self.peakRssBytes = peakRssBytes
+        self.childrenUserSeconds = childrenUserSeconds; self.childrenSystemSeconds = childrenSystemSeconds
+    }
+
+    /// This process, now. One system call per part: free to take.
+    public static func measure() -> SelfStats {
+        var me = rusage(), kids = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &me)
+        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &kids)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        var s = SelfStats(userSeconds: seconds(me.ru_utime), systemSeconds: seconds(me.ru_stime),
+                          voluntaryContextSwitches: UInt64(max(0, me.ru_nvcsw)), involuntaryContextSwitches: UInt64(max(0, me.ru_nivcsw)),
+                          peakRssBytes: UInt64(max(0, me.ru_maxrss)) * 1024)
+        let cu = seconds(kids.ru_utime), cs = seconds(kids.ru_stime)
+        if cu + cs > 0 { s.childrenUserSeconds = cu; s.childrenSystemSeconds = cs }
+        return s
     }
 }
 

@@ -21,6 +21,7 @@ public enum MarkdownReport {
         md.append("| \(t.sent) | \(t.echoed) | \(String(format: "%.0f", s.messagesPerSecond)) | \(t.lost) | \(t.corrupted) | \(t.duplicated) | "
                   + "\(t.outOfOrder) | \(t.unanswered) | \(us(l?.p50)) | \(us(l?.p99)) | \(us(l?.max)) |")
         if let n = s.network { md += ["", "Latency " + cell(ReportSentences.network(n)) + "."] }
+        if let c = s.testerCost { md += ["", "Tester's own cost: " + cell(ReportSentences.testerCost(c)) + "."] }
         if !s.criteria.isEmpty {
             md.append("")
             md.append("| criterion | limit | observed | result |")

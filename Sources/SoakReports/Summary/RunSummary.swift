@@ -37,6 +37,9 @@ public struct RunSummary: Codable, Sendable {
     /// The network between the tester and the board, when there was one (a board reached over
     /// ssh from a lab host): every latency figure of the run includes it.
     public var network: NetworkSummary? = nil
+    /// What the tester itself cost (CPU, context switches, peak RSS), from the run_end event;
+    /// absent for timelines without it.
+    public var testerCost: TesterCost? = nil
 
     // Not in summary.json (its schema is unchanged): what the JUnit cases need from the
     // run_start event, so that every run of a profile has the same cases.
@@ -51,7 +54,29 @@ public struct RunSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case schema, profile, profilePath, board, boardPath, seed, host, tool, startedAt, endedAt, durationSeconds
         case verdict, endReason, endDetail, totals, messagesPerSecond, latencyMicros, scheduleLagMicros, linkFailures
-        case findings, findingCounts, reliability, criteria, phases, anomalies, warnings, network
+        case findings, findingCounts, reliability, criteria, phases, anomalies, warnings, network, testerCost
+    }
+}
+
+/// The tester's own cost over the run: `SelfStats` and the share of one CPU it makes.
+public struct TesterCost: Codable, Sendable {
+    public var userSeconds: Double
+    public var systemSeconds: Double
+    /// (user + system) / the run's seconds: 0.031 is 3.1% of one CPU.
+    public var cpuShare: Double
+    public var overSeconds: Double
+    public var voluntaryContextSwitches: UInt64
+    public var involuntaryContextSwitches: UInt64
+    public var peakRssBytes: UInt64
+    public var childrenUserSeconds: Double?
+    public var childrenSystemSeconds: Double?
+
+    public init(_ s: SelfStats, seconds: Double) {
+        userSeconds = s.userSeconds; systemSeconds = s.systemSeconds; overSeconds = seconds
+        cpuShare = seconds > 0 ? (s.userSeconds + s.systemSeconds) / seconds : 0
+        voluntaryContextSwitches = s.voluntaryContextSwitches; involuntaryContextSwitches = s.involuntaryContextSwitches
+        peakRssBytes = s.peakRssBytes
+        childrenUserSeconds = s.childrenUserSeconds; childrenSystemSeconds = s.childrenSystemSeconds
     }
 }
 

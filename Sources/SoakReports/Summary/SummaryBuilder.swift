@@ -178,6 +178,7 @@ public enum SummaryBuilder {
         summary.passCriteria = info.profile.criteria
         summary.firmwareBanner = boardSeen[.firmware]
         summary.kernelVersion = boardSeen[.kernel]
+        if let stats = end?.selfStats { summary.testerCost = TesterCost(stats, seconds: end?.seconds ?? duration) }
         if case .ssh(let target) = info.board.link.location {
             summary.network = NetworkSummary(path: "ssh to \(target.destination)", roundTripMicros: latencySummary(network))
         }
