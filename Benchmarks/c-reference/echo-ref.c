@@ -1,15 +1,18 @@
 /*
  * echo-ref: the physical ceiling rpmsg-soak is measured against.
  *
- * Drives a tty echo device with fixed 64-byte messages, W of them in flight, checks every
+ * Drives a tty echo device with fixed-size messages (64 bytes unless SIZE says), W of them in flight, checks every
  * echoed byte against what was sent, and prints messages/s, the round-trip p50 and the CPU
  * (user + system) spent per million messages. It does the least a verifying tester can do:
  * one poll loop, non-blocking reads and writes, a per-message sequence number and a byte
  * compare. No framing search, no CRC, no timeline.
  *
- *     echo-ref DEVICE WINDOW SECONDS
+ *     echo-ref DEVICE WINDOW SECONDS [SIZE]
  *
- * Message i: bytes 0..7 hold i (little endian), bytes 8..63 are a function of i and the byte
+ * SIZE (16...496, default 64) is the whole message, as a profile's `size` is rpmsg-soak's
+ * whole frame (header and CRC included): both put the same bytes on the link per message.
+ *
+ * Message i: bytes 0..7 hold i (little endian), bytes 8..SIZE-1 are a function of i and the byte
  * position, so a reordered, duplicated, lost or damaged message is caught byte by byte. The
  * echo must come back in order (a tty echo does not reorder).
  *
@@ -30,7 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSG 64
+#define MAX_MSG 496
+static size_t MSG = 64;
 #define MAX_WINDOW 256
 /* Round trips in microseconds; the last bucket collects everything above. */
 #define HIST_US 100000
@@ -45,7 +49,7 @@ static uint64_t now_ns(void) {
 
 static void fill(uint8_t *m, uint64_t seq) {
     memcpy(m, &seq, 8);
-    for (int i = 8; i < MSG; i++) m[i] = (uint8_t)(seq * 31u + (uint64_t)i * 7u);
+    for (size_t i = 8; i < MSG; i++) m[i] = (uint8_t)(seq * 31u + (uint64_t)i * 7u);
 }
 
 static double cpu_seconds(void) {
@@ -56,13 +60,15 @@ static double cpu_seconds(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s DEVICE WINDOW SECONDS\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s DEVICE WINDOW SECONDS [SIZE]\n", argv[0]);
         return 2;
     }
     const char *path = argv[1];
     int window = atoi(argv[2]);
     double seconds = atof(argv[3]);
+    if (argc == 5) MSG = (size_t)atol(argv[4]);
+    if (argc == 5 && (atol(argv[4]) < 16 || MSG > MAX_MSG)) { fprintf(stderr, "echo-ref: SIZE must be 16..%d\n", MAX_MSG); return 2; }
     if (window < 1 || window > MAX_WINDOW || !(seconds > 0)) {
         fprintf(stderr, "echo-ref: WINDOW must be 1..%d and SECONDS > 0\n", MAX_WINDOW);
         return 2;
@@ -80,9 +86,9 @@ int main(int argc, char **argv) {
     tcflush(fd, TCIOFLUSH);
 
     uint64_t sent_at[MAX_WINDOW];  /* ring indexed by seq % window */
-    uint8_t out[MSG], expect[MSG], in[MSG * MAX_WINDOW];
+    uint8_t out[MAX_MSG], expect[MAX_MSG], in[MAX_MSG * MAX_WINDOW];
     uint64_t next_send = 0, next_recv = 0, errors = 0;
-    size_t out_off = MSG;  /* bytes of `out` already written; MSG: nothing pending */
+    size_t out_off = (size_t)MSG;  /* bytes of `out` already written; MSG: nothing pending */
     size_t in_len = 0;     /* bytes of the current echo collected in `in` */
     uint64_t count = 0;
 

@@ -28,6 +28,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Print only the verdict line and the run folder.")
     var quiet = false
 
+    @Flag(name: .long, help: "Also print the tester's own cost after the verdict, with --quiet too: user and system CPU seconds, the share of one CPU, context switches and peak RSS (getrusage). It is recorded always, in the run_end event, summary.json (tester_cost) and the reports.")
+    var selfStats = false
+
     @Flag(name: .long, help: "Inside a LAVA test action: after the reports, report every JUnit test case and the measurements (latency-p99, messages-per-second, mtbf) through lava-test-case.")
     var lava = false
 
@@ -105,7 +108,8 @@ struct Run: ParsableCommand {
                                             timeout: SoakDuration.parse(reserveTimeout, requireUnit: true) ?? .seconds(3600))
         }
         var session = SoakSession(plan: plan, outDirectory: out ?? "reports", quiet: quiet, lava: lava, baseline: baselineRun,
-                                  metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) })
+                                  metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) },
+                                  selfStats: selfStats)
         session.runDirectory = runDir
         let code = session.run()
         throw ExitCode(code)
@@ -134,7 +138,8 @@ struct Run: ParsableCommand {
         }
         if runDir != nil || out != nil { throw usage("a resumed run goes on in its own folder: give no --out or --run-dir") }
         var session = SoakSession(plan: plan, outDirectory: "reports", quiet: quiet, lava: lava, baseline: baselineRun,
-                                  metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) })
+                                  metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) },
+                                  selfStats: selfStats)
         session.resume = (folder, point)
         throw ExitCode(session.run())
     }

@@ -27,6 +27,8 @@ struct SoakSession {
 
     /// `run --resume`: the run folder to go on in, and where its run stopped.
     var resume: (folder: String, point: ResumePoint)? = nil
+    /// `run --self-stats`: the tester's own cost printed after the verdict (recorded always).
+    var selfStats = false
 
     func run() -> Int32 {
         installStopHandlers()
@@ -98,6 +100,7 @@ struct SoakSession {
         if let error = farm.error {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: "\(ErrorText.describe(error))")
             e.end = RunEnd(reason: .infrastructure, detail: "\(ErrorText.describe(error))", totals: Counters(), seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
+            e.end?.selfStats = SelfStats.measure()
             timeline.emit(e)
         } else {
             soak(board: farm.board, place: farm.place, folder: folder, timeline: timeline, live: live, monoStart: monoStart, wallStart: wallStart)
@@ -150,6 +153,7 @@ struct SoakSession {
             var e = event(.runEnd, monoStart: monoStart, wallStart: wallStart, message: text)
             e.end = RunEnd(reason: interrupted ? .interrupted : .infrastructure, detail: text, totals: Counters(),
                            seconds: Double(MonotonicClock.read() &- monoStart) / 1e9)
+            e.end?.selfStats = SelfStats.measure()
             timeline.emit(e)
         }
         // A relay line is requested first and held for the whole run: if someone else holds
@@ -243,6 +247,7 @@ struct SoakSession {
             endEarly(error)
             return
         }
+        runner.measureSelf = SelfStats.measure
         _ = runner.run()
         link.close()
     }
@@ -274,6 +279,7 @@ struct SoakSession {
             }
             // The run folder was the first line printed: --quiet adds only the verdict.
             print(quiet ? TextReport.verdictLine(summary) : TextReport.render(summary))
+            if selfStats, quiet, let line = TextReport.testerCostLine(summary) { print("  " + line) }
             fflush(nil)
             if lava { LavaReporter.report(summary) }
             if summary.verdict == .error || summary.verdict == .incomplete {

@@ -55,22 +55,24 @@ let benchmarks: @Sendable () -> Void = {
     // Decode and verify: the frame was sent (registerSent), its echo arrives in one read
     // (ingest: reassemble, header, CRC, ring lookup, latency), then the loss sweep (expire).
     // Each iteration starts a fresh verifier so the pre-encoded echoes (seq 0...999) match.
-    let echoes64 = preEncoded(count: 1000, length: 64, payload: .binary, seed: seed)
-    Benchmark("EchoVerifier decode+verify 64 B", configuration: perMessage()) { benchmark in
-        var verifier = EchoVerifier(lossTimeout: lossTimeout)
-        var t: UInt64 = 1_000_000_000
-        echoes64.withUnsafeBytes { echoes in
-            benchmark.startMeasurement()
-            for i in benchmark.scaledIterations {
-                verifier.registerSent(length: 64, at: t)
-                verifier.ingest(UnsafeRawBufferPointer(rebasing: echoes[(i * 64)..<((i + 1) * 64)]), at: t &+ 40_000)
-                verifier.expire(now: t &+ 40_000)
-                t &+= 50_000
+    for length in [64, 496] {
+        let echoes = preEncoded(count: 1000, length: length, payload: .binary, seed: seed)
+        Benchmark("EchoVerifier decode+verify \(length) B", configuration: perMessage()) { benchmark in
+            var verifier = EchoVerifier(lossTimeout: lossTimeout)
+            var t: UInt64 = 1_000_000_000
+            echoes.withUnsafeBytes { echoes in
+                benchmark.startMeasurement()
+                for i in benchmark.scaledIterations {
+                    verifier.registerSent(length: length, at: t)
+                    verifier.ingest(UnsafeRawBufferPointer(rebasing: echoes[(i * length)..<((i + 1) * length)]), at: t &+ 40_000)
+                    verifier.expire(now: t &+ 40_000)
+                    t &+= 50_000
+                }
+                benchmark.stopMeasurement()
             }
-            benchmark.stopMeasurement()
+            precondition(verifier.counters.echoed == 1000 && verifier.counters.corrupted == 0, "the echoes must verify")
+            blackHole(verifier.counters)
         }
-        precondition(verifier.counters.echoed == 1000 && verifier.counters.corrupted == 0, "the echoes must verify")
-        blackHole(verifier.counters)
     }
 
     // The latency histogram of one interval: a record per echo.
@@ -116,28 +118,30 @@ let benchmarks: @Sendable () -> Void = {
 
     // The same with 16 in flight and the echoes of all 16 arriving in one read, as at
     // window 16 on a fast link.
-    var windowVerifier = EchoVerifier(lossTimeout: lossTimeout)
-    var windowTime: UInt64 = 1_000_000_000
-    Benchmark("Cycle window 16, one read per 16 echoes, 64 B", configuration: perMessage()) { benchmark in
-        let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 64, alignment: 8)
-        defer { batch.deallocate() }
-        benchmark.startMeasurement()
-        var remaining = benchmark.scaledIterations.count
-        while remaining > 0 {
-            let inFlight = Swift.min(16, remaining)
-            remaining -= inFlight
-            for k in 0..<inFlight {
-                let seq = UInt32(truncatingIfNeeded: windowVerifier.nextSeq)
-                FrameCodec.encode(seq: seq, length: 64, payload: .binary, seed: seed,
-                                  into: UnsafeMutableRawBufferPointer(rebasing: batch[(k * 64)..<((k + 1) * 64)]))
-                windowVerifier.registerSent(length: 64, at: windowTime)
+    for length in [64, 496] {
+        var windowVerifier = EchoVerifier(lossTimeout: lossTimeout)
+        var windowTime: UInt64 = 1_000_000_000
+        Benchmark("Cycle window 16, one read per 16 echoes, \(length) B", configuration: perMessage()) { benchmark in
+            let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * length, alignment: 8)
+            defer { batch.deallocate() }
+            benchmark.startMeasurement()
+            var remaining = benchmark.scaledIterations.count
+            while remaining > 0 {
+                let inFlight = Swift.min(16, remaining)
+                remaining -= inFlight
+                for k in 0..<inFlight {
+                    let seq = UInt32(truncatingIfNeeded: windowVerifier.nextSeq)
+                    FrameCodec.encode(seq: seq, length: length, payload: .binary, seed: seed,
+                                      into: UnsafeMutableRawBufferPointer(rebasing: batch[(k * length)..<((k + 1) * length)]))
+                    windowVerifier.registerSent(length: length, at: windowTime)
+                }
+                windowVerifier.ingest(UnsafeRawBufferPointer(rebasing: batch[0..<(inFlight * length)]), at: windowTime &+ 100_000)
+                windowVerifier.expire(now: windowTime &+ 100_000)
+                windowTime &+= 120_000
             }
-            windowVerifier.ingest(UnsafeRawBufferPointer(rebasing: batch[0..<(inFlight * 64)]), at: windowTime &+ 100_000)
-            windowVerifier.expire(now: windowTime &+ 100_000)
-            windowTime &+= 120_000
+            benchmark.stopMeasurement()
+            precondition(windowVerifier.counters.echoed == windowVerifier.counters.sent, "every echo must verify")
+            windowVerifier.resetIntervalLatency()
         }
-        benchmark.stopMeasurement()
-        precondition(windowVerifier.counters.echoed == windowVerifier.counters.sent, "every echo must verify")
-        windowVerifier.resetIntervalLatency()
     }
 }

@@ -70,6 +70,9 @@ public final class SoakRunner {
     private var linkLosses = 0
     /// The UART and kernel-log lines queued for the watcher (nil: nothing watched).
     private var intake: LineIntake?
+    /// The tester's own cost, put into the run_end event (`SelfStats.measure` in a real run;
+    /// nil in tests, whose timelines stay deterministic).
+    public var measureSelf: (() -> SelfStats)?
 
     /// After a hang-up or a fatal finding, how long to keep listening to the UART and the kernel
     /// before the diagnosis: the kernel line of a removed tty, or a UART that goes on printing,
@@ -145,7 +148,8 @@ public final class SoakRunner {
         takeLines(now: endAt)
         noteLinesNotKept(now: endAt, force: true)
         traffic.emitInterval(at: endAt, verifier: &verifier, recorder: recorder)
-        let result = RunEnd(reason: end.reason, detail: end.detail, totals: verifier.counters, seconds: Double(endAt &- runStartMono) / 1e9)
+        var result = RunEnd(reason: end.reason, detail: end.detail, totals: verifier.counters, seconds: Double(endAt &- runStartMono) / 1e9)
+        result.selfStats = measureSelf?()
         var e = recorder.event(.runEnd, at: endAt, message: end.detail)
         e.end = result
         recorder.emit(e)

@@ -23,6 +23,7 @@ public enum MarkdownReport {
                   + "\(t.outOfOrder) | \(t.unanswered) | \(us(l?.p50)) | \(us(l?.p99)) | \(us(l?.max)) |")
         if let n = s.network { md += ["", "Latency " + cell(ReportSentences.network(n)) + "."] }
         md += phases(s)
+        if let c = s.testerCost { md += ["", "Tester's own cost: " + cell(ReportSentences.testerCost(c)) + "."] }
         if !s.criteria.isEmpty {
             md.append("")
             md.append("| criterion | limit | observed | result |")

@@ -55,6 +55,20 @@ enum ReportSentences {
         }
     }
 
+    /// `the tester used 3.1% of one CPU (user 12.3 s, system 4.5 s over 9 min 58 s), peak RSS
+    /// 18.4 MiB, 1520 voluntary and 12 involuntary context switches`: its own cost, so a lab sees
+    /// what it took from the board or host it ran on.
+    static func testerCost(_ c: TesterCost) -> String {
+        var text = String(format: "the tester used %.1f%% of one CPU (user %.1f s, system %.1f s over ", c.cpuShare * 100, c.userSeconds, c.systemSeconds)
+            + TimeText.duration(c.overSeconds) + ")"
+            + String(format: ", peak RSS %.1f MiB", Double(c.peakRssBytes) / 1_048_576)
+            + ", \(c.voluntaryContextSwitches) voluntary and \(c.involuntaryContextSwitches) involuntary context switches"
+        if let u = c.childrenUserSeconds, let s = c.childrenSystemSeconds {
+            text += String(format: "; its child processes user %.1f s, system %.1f s", u, s)
+        }
+        return text
+    }
+
     /// `includes the network (ssh to root@imx8mp-01, its own round trip p50 1.2 ms, p99 3.4 ms,
     /// max 9.1 ms)`: said next to the latency figures of a board reached over a network.
     static func network(_ n: NetworkSummary) -> String {

@@ -15,6 +15,11 @@ public enum TextReport {
         return "rpmsg-soak \(s.profile) on \(s.board): \(s.verdict.rawValue.uppercased()) (\(why))"
     }
 
+    /// `the tester used 3.1% of one CPU (...)`, when the timeline has the tester's own cost.
+    public static func testerCostLine(_ s: RunSummary) -> String? {
+        s.testerCost.map(ReportSentences.testerCost)
+    }
+
     public static func render(_ s: RunSummary) -> String {
         var lines: [String] = []
         lines.append(verdictLine(s))
@@ -28,6 +33,7 @@ public enum TextReport {
         if let g = s.scheduleLagMicros {
             lines.append("  send lag behind schedule: p50 \(CriteriaCheck.formatMicros(g.p50)), p99 \(CriteriaCheck.formatMicros(g.p99)), max \(CriteriaCheck.formatMicros(g.max))")
         }
+        if let c = s.testerCost { lines.append("  " + ReportSentences.testerCost(c)) }
         if t.strayBytes > 0 {
             // A timeline of an earlier version has no attribution.
             lines.append("  \(t.strayBytes) stray bytes outside any frame" + (t.strayRuns > 0 ? ": \(t.strayAttribution)" : ""))

@@ -40,6 +40,9 @@ public struct RunSummary: Codable, Sendable {
     /// Lines a flood kept out of uart.log and kernel.log, per source (`uart`, `kernel`); each
     /// was checked against every rule and could not match one. Absent when none.
     public var linesNotKept: [String: UInt64]? = nil
+    /// What the tester itself cost (CPU, context switches, peak RSS), from the run_end event;
+    /// absent for timelines without it.
+    public var testerCost: TesterCost? = nil
 
     // Not in summary.json (its schema is unchanged): what the JUnit cases need from the
     // run_start event, so that every run of a profile has the same cases.
@@ -56,7 +59,29 @@ public struct RunSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case schema, profile, profilePath, board, boardPath, seed, host, tool, startedAt, endedAt, durationSeconds
         case verdict, endReason, endDetail, totals, messagesPerSecond, latencyMicros, scheduleLagMicros, linkFailures
-        case findings, findingCounts, reliability, criteria, phases, anomalies, warnings, network, linesNotKept
+        case findings, findingCounts, reliability, criteria, phases, anomalies, warnings, network, linesNotKept, testerCost
+    }
+}
+
+/// The tester's own cost over the run: `SelfStats` and the share of one CPU it makes.
+public struct TesterCost: Codable, Sendable {
+    public var userSeconds: Double
+    public var systemSeconds: Double
+    /// (user + system) / the run's seconds: 0.031 is 3.1% of one CPU.
+    public var cpuShare: Double
+    public var overSeconds: Double
+    public var voluntaryContextSwitches: UInt64
+    public var involuntaryContextSwitches: UInt64
+    public var peakRssBytes: UInt64
+    public var childrenUserSeconds: Double?
+    public var childrenSystemSeconds: Double?
+
+    public init(_ s: SelfStats, seconds: Double) {
+        userSeconds = s.userSeconds; systemSeconds = s.systemSeconds; overSeconds = seconds
+        cpuShare = seconds > 0 ? (s.userSeconds + s.systemSeconds) / seconds : 0
+        voluntaryContextSwitches = s.voluntaryContextSwitches; involuntaryContextSwitches = s.involuntaryContextSwitches
+        peakRssBytes = s.peakRssBytes
+        childrenUserSeconds = s.childrenUserSeconds; childrenSystemSeconds = s.childrenSystemSeconds
     }
 }
 

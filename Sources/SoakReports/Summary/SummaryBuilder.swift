@@ -239,6 +239,7 @@ public enum SummaryBuilder {
         if !notKept.isEmpty {
             summary.linesNotKept = Dictionary(uniqueKeysWithValues: notKept.map { ($0.key.rawValue, $0.value.count) })
         }
+        if let stats = end?.selfStats { summary.testerCost = TesterCost(stats, seconds: end?.seconds ?? duration) }
         if case .ssh(let target) = info.board.link.location {
             summary.network = NetworkSummary(path: "ssh to \(target.destination)", roundTripMicros: latencySummary(network))
         }

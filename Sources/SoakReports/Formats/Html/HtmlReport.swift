@@ -112,6 +112,7 @@ public enum HtmlReport {
         body += latency.isEmpty ? "<p>No echo: no round-trip latency.</p>"
             : table(["", "count", "min", "p50", "p90", "p99", "p99.9", "max", "mean"], latency)
         if let n = s.network { body += "<p class=\"note\">Every latency figure of this run " + Markup.escape(ReportSentences.network(n)) + ".</p>" }
+        if let c = s.testerCost { body += "<p class=\"note\">Tester's own cost: " + Markup.escape(ReportSentences.testerCost(c)) + ".</p>" }
         return section("Totals", body)
     }
 
