@@ -56,13 +56,6 @@ struct TesterCostTests {
         #expect(back.end?.selfStats == Self.stats)
     }
 
-    @Test("measure() reads this process: some CPU, a resident size")
-    func measure() {
-        let s = SelfStats.measure()
-        #expect(s.userSeconds + s.systemSeconds > 0)
-        #expect(s.peakRssBytes > 1_000_000)
-    }
-
     @Test("WallTime.iso8601 gives ISO8601DateFormatter's string (milliseconds rounded as it rounds them)")
     func wallTime() {
         #expect(WallTime.iso8601(Date(timeIntervalSince1970: 1_750_000_000)) == "2025-06-15T15:06:40.000Z")
