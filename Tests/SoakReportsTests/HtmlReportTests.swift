@@ -132,7 +132,7 @@ struct HtmlReportTests {
         let html = try Self.render(events)
         #expect(html.contains("0.000 s to 10.000 s: p50 1000 µs, p99 1000 µs, max 1000 µs, 1000 echoes"))
         // The second interval: 1900 at 500 us, 100 at 9000 us: p99 is the slow bucket.
-        let slow = try #require(Fixture.buckets([(9_000, 1)]).first?.first)
+        let slow = try #require(Fixture.buckets([(9_000, 1)]).pairs.first?.first)
         #expect(html.contains("10.000 s to 20.000 s: p50 500 µs, p99 \(slow) µs, max \(slow) µs, 2000 echoes"))
         #expect(html.contains("0.000 s to 10.000 s: 1000 echoed, 100.0/s"))
         #expect(html.contains("2000 echoed, 200.0/s"))
@@ -182,7 +182,7 @@ struct HtmlReportTests {
         events.append(Fixture.runEnd(Double(count), .completed, totals: Fixture.counters(sent: UInt64(count) * 100, echoed: UInt64(count) * 100)))
         let html = try Self.render(events)
         #expect(html.utf8.count < 1_000_000, "\(html.utf8.count) bytes (about 260 kB)")
-        let spike = try #require(spiky.last?.first)
+        let spike = try #require(spiky.pairs.last?.first)
         #expect(html.contains("max \(spike) µs"), "the spike's tooltip")
         #expect(html.contains(">1 s</text>"), "the latency axis reaches the spike")
         for path in html.components(separatedBy: "<path class=\"series\" d=\"").dropFirst() {

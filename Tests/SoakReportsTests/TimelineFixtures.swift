@@ -60,7 +60,7 @@ enum Fixture {
     }
 
     /// Latencies in microseconds as the runner stores them: sparse HdrHistogram buckets.
-    static func buckets(_ values: [(UInt64, UInt64)]) -> [[UInt64]] {
+    static func buckets(_ values: [(UInt64, UInt64)]) -> SparseBuckets {
         var h = EchoVerifier.makeHistogram()
         for (v, n) in values { _ = h.record(v, count: n) }
         return h.sparseBuckets

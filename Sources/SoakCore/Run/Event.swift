@@ -131,15 +131,15 @@ public struct IntervalSnapshot: Codable, Sendable, Equatable {
     public var totals: Counters
     public var outstanding: Int
     /// Latencies of this interval in microseconds: [value, count] pairs, HdrHistogram buckets.
-    public var latencyMicros: [[UInt64]]
+    public var latencyMicros: SparseBuckets
     /// How late scheduled sends left (actual minus due), microseconds, same encoding. Empty at
     /// rate `max`. Includes waits for a full window: it is the schedule the link really saw.
-    public var scheduleLagMicros: [[UInt64]]?
+    public var scheduleLagMicros: SparseBuckets?
     /// Anomalies of this interval counted but not listed as events of their own.
     public var anomaliesNotListed: UInt64
     /// The network's own round trip during this interval (an idle echo over the ssh connection
     /// to a remote board), microseconds, same encoding; nil for a board on this machine.
-    public var networkRoundTripMicros: [[UInt64]]? = nil
+    public var networkRoundTripMicros: SparseBuckets? = nil
 }
 
 public struct AnomalyRecord: Codable, Sendable, Equatable {

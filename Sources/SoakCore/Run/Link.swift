@@ -60,5 +60,5 @@ public struct LinkOpenError: Error, CustomStringConvertible, Sendable {
 public protocol NetworkProbe: AnyObject {
     /// The round trips measured since the last call, in microseconds (HdrHistogram sparse
     /// buckets, as `IntervalSnapshot.latencyMicros`); nil when none was measured.
-    func takeRoundTrips() -> [[UInt64]]?
+    func takeRoundTrips() -> SparseBuckets?
 }

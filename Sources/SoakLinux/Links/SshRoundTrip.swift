@@ -36,7 +36,7 @@ public final class SshRoundTripProbe: NetworkProbe, @unchecked Sendable {
     /// Returns when the thread has ended and its ssh session is gone.
     public func stop() { reader.stop() }
 
-    public func takeRoundTrips() -> [[UInt64]]? {
+    public func takeRoundTrips() -> SparseBuckets? {
         lock.withLock {
             guard histogram.totalCount > 0 else { return nil }
             defer { histogram.reset() }

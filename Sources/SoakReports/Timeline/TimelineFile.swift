@@ -290,10 +290,13 @@ struct KeptEvents {
     }
 
     /// Two `[value, count]` lists as one, by value.
-    static func mergeSparse(_ a: [[UInt64]], _ b: [[UInt64]]) -> [[UInt64]] {
+    static func mergeSparse(_ a: SparseBuckets, _ b: SparseBuckets) -> SparseBuckets {
         var counts: [UInt64: UInt64] = [:]
-        for pair in a + b where pair.count == 2 { counts[pair[0], default: 0] += pair[1] }
-        return counts.keys.sorted().map { [$0, counts[$0]!] }
+        for bucket in a { counts[bucket.value, default: 0] += bucket.count }
+        for bucket in b { counts[bucket.value, default: 0] += bucket.count }
+        var out = SparseBuckets()
+        for v in counts.keys.sorted() { out.append(value: v, count: counts[v]!) }
+        return out
     }
 }
 /// Reads a timeline back. A torn last line (the tester was killed mid-write) is skipped and

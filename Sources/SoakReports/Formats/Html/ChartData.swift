@@ -8,10 +8,10 @@ struct LatencyCounts {
     private(set) var pairs: [(value: UInt64, count: UInt64)] = []
     private(set) var total: UInt64 = 0
 
-    init(sparse: [[UInt64]]) {
-        for p in sparse where p.count == 2 && p[1] > 0 {
-            pairs.append((min(p[0], EchoVerifier.highestLatencyMicros), p[1]))
-            total += p[1]
+    init(sparse: SparseBuckets) {
+        for b in sparse where b.count > 0 {
+            pairs.append((min(b.value, EchoVerifier.highestLatencyMicros), b.count))
+            total += b.count
         }
         pairs.sort { $0.value < $1.value }
     }
