@@ -70,4 +70,21 @@ struct TesterCostTests {
             #expect(WallTime.iso8601(d) == f.string(from: d))
         }
     }
+
+    @Test("WallTime.parse reads what iso8601 writes (and other ISO 8601 through the formatter), to the millisecond")
+    func wallTimeParse() throws {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var t = 1_600_000_000.0
+        for _ in 0..<2000 {
+            t += 4321.1234567
+            let text = WallTime.iso8601(Date(timeIntervalSince1970: t))
+            let parsed = try #require(WallTime.parse(text), "\(text)")
+            let expected = try #require(f.date(from: text))
+            #expect(abs(parsed.timeIntervalSince1970 - expected.timeIntervalSince1970) < 0.0005, "\(text)")
+        }
+        #expect(WallTime.parse("2025-06-15T15:06:40Z")?.timeIntervalSince1970 == 1_750_000_000)
+        #expect(WallTime.parse("2025-06-15T17:06:40+02:00")?.timeIntervalSince1970 == 1_750_000_000, "an offset: the formatter")
+        #expect(WallTime.parse("yesterday") == nil)
+    }
 }

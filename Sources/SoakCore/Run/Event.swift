@@ -272,8 +272,38 @@ public enum WallTime {
         return out
     }
 
-    /// The date of an `iso8601` text (with or without fractional seconds).
+    /// The date of an `iso8601` text (with or without fractional seconds), read by hand with
+    /// timegm like `iso8601` writes it (no ICU); another form of ISO 8601 goes to the formatter.
     public static func parse(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        func num(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= b.count else { return nil }
+            var v = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 48 && b[i] <= 57 else { return nil }
+                v = v * 10 + Int(b[i] - 48)
+            }
+            return v
+        }
+        if b.count >= 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b.last == 90,
+           let year = num(0, 4), let month = num(5, 2), let day = num(8, 2), let hour = num(11, 2), let minute = num(14, 2),
+           let second = num(17, 2) {
+            var fraction = 0.0
+            if b.count > 20 {
+                guard b[19] == 46, b.count - 21 >= 1, let f = num(20, b.count - 21) else { return fallback(text) }
+                fraction = Double(f) / pow(10, Double(b.count - 21))
+            } else if b[19] != 90 {
+                return fallback(text)
+            }
+            var t = tm()
+            t.tm_year = Int32(year - 1900); t.tm_mon = Int32(month - 1); t.tm_mday = Int32(day)
+            t.tm_hour = Int32(hour); t.tm_min = Int32(minute); t.tm_sec = Int32(second)
+            return Date(timeIntervalSince1970: Double(timegm(&t)) + fraction)
+        }
+        return fallback(text)
+    }
+
+    private static func fallback(_ text: String) -> Date? {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let d = f.date(from: text) { return d }

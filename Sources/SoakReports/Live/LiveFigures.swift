@@ -196,11 +196,5 @@ public struct LiveFigures {
     }
 
     /// `2026-12-01T20:44:23.123Z` as seconds since 1970.
-    static func parseWall(_ text: String) -> Double? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: text) { return d.timeIntervalSince1970 }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: text)?.timeIntervalSince1970
-    }
+    static func parseWall(_ text: String) -> Double? { WallTime.parse(text)?.timeIntervalSince1970 }
 }
