@@ -595,17 +595,7 @@ public struct EchoVerifier {
             }
             r += 1
         }
-        var s = lowSeq
-        while s < nextSeq {
-            let slot = Int(s & Self.ringMask)
-            if ringSeq[slot] == s && ringState[slot] == .outstanding {
-                ringState[slot] = .unanswered
-                counters.unanswered += 1
-            }
-            s += 1
-        }
-        outstanding = 0
-        lowSeq = nextSeq
+        settleInterrupted()
         // The bytes of a half-received frame died with the link: stray (a truncated frame).
         endStrayRun(seqAfter: nil, at: lastAt, countsAsDamage: false)
         if end > start {
@@ -653,8 +643,8 @@ extension EchoVerifier {
         highestEchoed = previous.sent > 0 ? previous.sent - 1 : nil
     }
 
-    /// The run stops with messages in flight (a signal): they are unanswered, not lost, and
-    /// counted, so every message sent is accounted for.
+    /// The run stops with messages in flight (a signal; the link failed): they are unanswered,
+    /// not lost, and counted, so every message sent is accounted for.
     public mutating func settleInterrupted() {
         var s = lowSeq
         while s < nextSeq {
