@@ -319,59 +319,12 @@ public final class SoakRunner {
 
     // MARK: the link
 
-    /// Bytes waiting in a link that just opened are nobody's echo: read without sending, until
-    /// `drainQuiet` passes with nothing new (at most `drainLimit`, `drainMaxBytes`).
-    static let drainQuiet: UInt64 = 50_000_000
-    static let drainLimit: UInt64 = 500_000_000
-    static let drainMaxBytes = 64 * 1024
+    /// Bytes waiting in a link that just opened are nobody's echo: read without sending (see
+    /// `LinkDrain`) and put on the timeline, unjudged.
+    static var drainQuiet: UInt64 { LinkDrain.quiet }
 
-    /// Reads what is already waiting in the link (the driver's "hello world!" greeting, echoes
-    /// of a previous run) and puts it on the timeline, unjudged. Waits through the link and the
-    /// waiter: on virtual time it never sleeps.
     private func drainWaiting(after what: String) {
-        let begin = clock.now()
-        let hardEnd = begin &+ Self.drainLimit
-        var quietEnd = begin &+ Self.drainQuiet
-        var head: [UInt8] = []
-        var total = 0
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        var ended: String?
-        var idle = 0
-        reading: while total < Self.drainMaxBytes {
-            let now = clock.now()
-            let until = min(quietEnd, hardEnd)
-            if now >= until { break }
-            let ready = link.wait(forWrite: false, timeout: until - now)
-            if ready.readable || ready.hangup {
-                while total < Self.drainMaxBytes {
-                    let io = scratch.withUnsafeMutableBytes { link.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<min($0.count, Self.drainMaxBytes - total)])) }
-                    switch io {
-                    case .done(let n, _):
-                        if n == 0 { break reading }
-                        if head.count < StrayRun.headCapacity { head += scratch[0..<min(n, StrayRun.headCapacity - head.count)] }
-                        total += n
-                        quietEnd = clock.now() &+ Self.drainQuiet
-                    case .wouldBlock: continue reading
-                    case .hangup(let why), .failed(let why):
-                        // The soak loop meets it again on its first wait and says what it is.
-                        ended = why
-                        break reading
-                    }
-                }
-            } else if clock.now() == now {
-                // A link that returned at once without passing time: let the waiter pass it.
-                waiter.wait(until: until)
-                if clock.now() == now {
-                    idle += 1
-                    if idle > 3 { break }
-                }
-            }
-        }
-        guard total > 0 else { return }
-        let more = total > head.count ? " ..." : ""
-        var message = "drained \(total) byte\(total == 1 ? "" : "s") waiting in \(link.path) at \(what), before the first send (not judged): \(StrayRun.hex(head))\(more)"
-        if total >= Self.drainMaxBytes { message += "; stopped after \(Self.drainMaxBytes) bytes" }
-        if let ended { message += "; then: \(ended)" }
+        guard let message = LinkDrain.read(link, clock: clock, waiter: waiter, after: what) else { return }
         recorder.emit(recorder.event(.drained, at: clock.now(), message: message))
     }
 
