@@ -32,6 +32,7 @@ struct SoakSession {
 
     func run() -> Int32 {
         installStopHandlers()
+        SelfStats.startCounting()
         let live = LiveOutput(quiet: quiet, metrics: metrics)
         if let resume { return resumeRun(resume.folder, resume.point, live: live) }
         let wallStart = Date()
