@@ -299,38 +299,3 @@ struct KeptEvents {
         return out
     }
 }
-/// Reads a timeline back. A torn last line (the tester was killed mid-write) is skipped and
-/// reported; a broken line elsewhere is an error naming its line number.
-public enum TimelineReader {
-    public struct Failure: Error, CustomStringConvertible {
-        public var path: String
-        public var line: Int
-        public var reason: String
-        public var description: String { line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)" }
-    }
-
-    public static func read(path: String) throws(Failure) -> (events: [Event], warnings: [String]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Failure(path: path, line: 0, reason: "cannot read the timeline (no such file?)")
-        }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        var events: [Event] = []
-        var warnings: [String] = []
-        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
-        for (i, line) in lines.enumerated() where !line.isEmpty {
-            do {
-                events.append(try decoder.decode(Event.self, from: Data(line)))
-            } catch {
-                let isLast = lines[(i + 1)...].allSatisfy { $0.isEmpty }
-                if isLast {
-                    warnings.append("\(path):\(i + 1): last line is incomplete (the run was cut off while writing it); ignored")
-                } else {
-                    throw Failure(path: path, line: i + 1, reason: "not a timeline event (\(ErrorText.reason(error)))")
-                }
-            }
-        }
-        if events.isEmpty { throw Failure(path: path, line: 0, reason: "the timeline holds no events") }
-        return (events, warnings)
-    }
-}
