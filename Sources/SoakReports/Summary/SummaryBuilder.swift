@@ -1,148 +1,186 @@
 import Foundation
 import SoakCore
 
-/// Folds a timeline into its `RunSummary` in one pass, so that a finished run, `rpmsg-soak report`
-/// after a crash and every format read the same numbers.
-public enum SummaryBuilder {
+/// Folds a timeline into its `RunSummary` one event at a time, so that a finished run, `rpmsg-soak
+/// report` after a crash and every format read the same numbers, and so that no event need be
+/// kept once added (issue 14): an interval snapshot leaves its counts and latencies in the
+/// histograms; what the builder keeps (phases, failures, the first 500 findings, recoveries,
+/// warnings) is few per run.
+///
+///     var builder = SummaryBuilder()
+///     for e in timeline { builder.add(e) }
+///     let summary = try builder.summary(warnings: readerWarnings)
+public struct SummaryBuilder {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
+    /// The whole timeline at once.
     public static func build(events: [Event], warnings: [String] = []) throws(Failure) -> RunSummary {
-        guard let first = events.first, first.type == .runStart, let info = first.run else {
+        var builder = SummaryBuilder()
+        for e in events { builder.add(e) }
+        return try builder.summary(warnings: warnings)
+    }
+
+    /// The run_start the timeline begins with; nil when it begins otherwise (`summary` throws then).
+    private var info: RunInfo?
+    private var started = false
+    private var startWall = ""
+    private var total = EchoVerifier.makeHistogram()
+    private var lag = EchoVerifier.makeHistogram()
+    private var network = EchoVerifier.makeHistogram()
+    private var phases: [PhaseSummary] = []
+    private var phaseHist = EchoVerifier.makeHistogram()
+    private var phaseStartTotals = Counters()
+    private var lastTotals = Counters()
+    private var failures: [FailureRecord] = []
+    private var findingList: [FindingRecord] = []
+    private var findingCounts: [String: UInt64] = [:]
+    private var failingFindings: [String: UInt64] = [:]
+    private var recoveryList: [RecoveryRecord] = []
+    private var recoveredBy: [String: UInt64] = [:]
+    private var cycleStart: Double?
+    private var sentAtCycleStart: UInt64 = 0
+    private var ttf: [Double] = []
+    private var mtf: [UInt64] = []
+    private var uptime = 0.0
+    private var anomalies: [String: UInt64] = [:]
+    private var end: RunEnd?
+    private var lastT = 0.0
+    private var lastWall = ""
+    /// The timeline's warnings and its resumes', said after the reader's own.
+    private var eventWarnings: [String] = []
+    private var boardSeen: [BoardSeen.Key: String] = [:]
+    private var notKept: [SourceLine.Source: (count: UInt64, notes: Int, from: Double, to: Double)] = [:]
+    /// Seconds between the parts of a resumed run, when nothing soaked.
+    private var gaps = 0.0
+    /// When the link was down (a failure until its recovery) or the run stopped (a resume
+    /// gap): a phase's rate leaves these out.
+    private var downs: [(from: Double, to: Double)] = []
+    private var downSince: Double?
+    private var phaseIndexes: [Int] = []
+
+    public init() {}
+
+    private mutating func closePhase() {
+        guard !phases.isEmpty else { return }
+        phases[phases.count - 1].totals = lastTotals.delta(since: phaseStartTotals)
+        phases[phases.count - 1].latencyMicros = Self.latencySummary(phaseHist)
+    }
+
+    /// Folds the next event of the timeline in.
+    public mutating func add(_ e: Event) {
+        if !started {
+            started = true
+            info = e.type == .runStart ? e.run : nil
+            startWall = e.wall
+        }
+        lastT = e.t
+        lastWall = e.wall
+        lastT = e.t
+        lastWall = e.wall
+        switch e.type {
+        case .phaseStart:
+            if cycleStart == nil { cycleStart = e.t }
+            closePhase()
+            phaseStartTotals = lastTotals
+            phaseHist.reset()
+            phases.append(PhaseSummary(name: e.phase?.name ?? "?", startSeconds: e.t, totals: Counters(), latencyMicros: nil))
+            phaseIndexes.append(e.phase?.index ?? phases.count - 1)
+        case .interval:
+            if let s = e.interval {
+                lastTotals = s.totals
+                total.add(sparse: s.latencyMicros)
+                lag.add(sparse: s.scheduleLagMicros ?? [])
+                network.add(sparse: s.networkRoundTripMicros ?? [])
+                phaseHist.add(sparse: s.latencyMicros)
+            }
+        case .anomaly:
+            if let a = e.anomaly { anomalies[a.kind.rawValue, default: 0] += 1 }
+        case .hang, .linkLost:
+            if downSince == nil { downSince = e.t }
+            if let f = e.failure {
+                if let c = cycleStart {
+                    ttf.append(e.t - c)
+                    mtf.append(f.messagesSinceStart - min(sentAtCycleStart, f.messagesSinceStart))
+                    uptime += e.t - c
+                    cycleStart = nil
+                    sentAtCycleStart = f.messagesSinceStart
+                }
+                failures.append(FailureRecord(kind: f.kind, atSeconds: e.t, wall: e.wall, reason: f.reason,
+                                              messagesBefore: f.messagesSinceStart, diagnosis: f.evidence?.diagnosis,
+                                              evidence: f.evidence))
+            }
+        case .warning:
+            if let m = e.message { eventWarnings.append(m) }
+        case .runEnd:
+            end = e.end
+            if let t = e.end?.totals { lastTotals = t }
+        case .finding:
+            if let f = e.finding {
+                findingCounts[f.findingClass, default: 0] += 1
+                // A `recover` finding ended the link: it is counted as a link failure, not here.
+                if f.action == .fail || (f.action == .record && f.severity == .fatal) {
+                    failingFindings[f.findingClass, default: 0] += 1
+                }
+                if findingList.count < 500 {
+                    findingList.append(FindingRecord(atSeconds: e.t, wall: e.wall, finding: f))
+                }
+            }
+        case .recovery:
+            if let r = e.recovery {
+                recoveryList.append(r)
+                if r.succeeded {
+                    recoveredBy[r.step.rawValue, default: 0] += 1
+                    cycleStart = e.t
+                    if let d = downSince { downs.append((d, e.t)) }
+                    downSince = nil
+                }
+            }
+        case .source:
+            if let seen = e.seen, boardSeen[seen.key] == nil { boardSeen[seen.key] = seen.value }
+        case .resumed:
+            if let r = e.resumed {
+                // The part before the gap ended without a failure: its cycle is uptime so far.
+                if let c = cycleStart { uptime += max(0, r.stoppedAtSeconds - c) }
+                downs.append((downSince ?? r.stoppedAtSeconds, e.t))
+                downSince = nil
+                cycleStart = e.t
+                gaps += r.gapSeconds
+                end = nil
+                let stopped = String(format: "%.1f s", r.stoppedAtSeconds)
+                var text = "resumed (run --resume) after a gap of " + String(format: "%.1f s", r.gapSeconds) + ": "
+                switch r.stop {
+                case .crashed:
+                    text += "the tester stopped (killed, crashed or lost power) after its last event at \(stopped); "
+                        + "what it did after its last snapshot at " + String(format: "%.1f s", r.countsAtSeconds) + " is not counted"
+                case .interrupted:
+                    text += "the tester was interrupted by a signal at \(stopped), its counts complete"
+                }
+                eventWarnings.append(text)
+            }
+        case .linesNotKept:
+            if let n = e.notKept {
+                let was = notKept[n.source] ?? (0, 0, n.fromSeconds, n.toSeconds)
+                notKept[n.source] = (was.count + n.count, was.notes + 1, min(was.from, n.fromSeconds), max(was.to, n.toSeconds))
+            }
+        case .runStart, .linkOpen, .power, .action, .place, .drained:
+            break
+        }
+    }
+
+    /// The summary of the events added so far; `warnings` (the reader's: a torn last line) come
+    /// first among its warnings.
+    public func summary(warnings: [String] = []) throws(Failure) -> RunSummary {
+        var done = self
+        return try done.finish(readerWarnings: warnings)
+    }
+
+    private mutating func finish(readerWarnings: [String]) throws(Failure) -> RunSummary {
+        guard let info else {
             throw Failure(description: "the timeline does not begin with a run_start event")
         }
-        var total = EchoVerifier.makeHistogram()
-        var lag = EchoVerifier.makeHistogram()
-        var network = EchoVerifier.makeHistogram()
-        var phases: [PhaseSummary] = []
-        var phaseHist = EchoVerifier.makeHistogram()
-        var phaseStartTotals = Counters()
-        var lastTotals = Counters()
-        var failures: [FailureRecord] = []
-        var findingList: [FindingRecord] = []
-        var findingCounts: [String: UInt64] = [:]
-        var failingFindings: [String: UInt64] = [:]
-        var recoveryList: [RecoveryRecord] = []
-        var recoveredBy: [String: UInt64] = [:]
-        var cycleStart: Double?
-        var sentAtCycleStart: UInt64 = 0
-        var ttf: [Double] = []
-        var mtf: [UInt64] = []
-        var uptime = 0.0
-        var anomalies: [String: UInt64] = [:]
-        var end: RunEnd?
-        var lastT = first.t
-        var lastWall = first.wall
-        var warnings = warnings
-        var boardSeen: [BoardSeen.Key: String] = [:]
-        var notKept: [SourceLine.Source: (count: UInt64, notes: Int, from: Double, to: Double)] = [:]
-        /// Seconds between the parts of a resumed run, when nothing soaked.
-        var gaps = 0.0
-        /// When the link was down (a failure until its recovery) or the run stopped (a resume
-        /// gap): a phase's rate leaves these out.
-        var downs: [(from: Double, to: Double)] = []
-        var downSince: Double?
-        var phaseIndexes: [Int] = []
-
-        func closePhase() {
-            guard !phases.isEmpty else { return }
-            phases[phases.count - 1].totals = lastTotals.delta(since: phaseStartTotals)
-            phases[phases.count - 1].latencyMicros = latencySummary(phaseHist)
-        }
-
-        for e in events {
-            lastT = e.t
-            lastWall = e.wall
-            switch e.type {
-            case .phaseStart:
-                if cycleStart == nil { cycleStart = e.t }
-                closePhase()
-                phaseStartTotals = lastTotals
-                phaseHist.reset()
-                phases.append(PhaseSummary(name: e.phase?.name ?? "?", startSeconds: e.t, totals: Counters(), latencyMicros: nil))
-                phaseIndexes.append(e.phase?.index ?? phases.count - 1)
-            case .interval:
-                if let s = e.interval {
-                    lastTotals = s.totals
-                    total.add(sparse: s.latencyMicros)
-                    lag.add(sparse: s.scheduleLagMicros ?? [])
-                    network.add(sparse: s.networkRoundTripMicros ?? [])
-                    phaseHist.add(sparse: s.latencyMicros)
-                }
-            case .anomaly:
-                if let a = e.anomaly { anomalies[a.kind.rawValue, default: 0] += 1 }
-            case .hang, .linkLost:
-                if downSince == nil { downSince = e.t }
-                if let f = e.failure {
-                    if let c = cycleStart {
-                        ttf.append(e.t - c)
-                        mtf.append(f.messagesSinceStart - min(sentAtCycleStart, f.messagesSinceStart))
-                        uptime += e.t - c
-                        cycleStart = nil
-                        sentAtCycleStart = f.messagesSinceStart
-                    }
-                    failures.append(FailureRecord(kind: f.kind, atSeconds: e.t, wall: e.wall, reason: f.reason,
-                                                  messagesBefore: f.messagesSinceStart, diagnosis: f.evidence?.diagnosis,
-                                                  evidence: f.evidence))
-                }
-            case .warning:
-                if let m = e.message { warnings.append(m) }
-            case .runEnd:
-                end = e.end
-                if let t = e.end?.totals { lastTotals = t }
-            case .finding:
-                if let f = e.finding {
-                    findingCounts[f.findingClass, default: 0] += 1
-                    // A `recover` finding ended the link: it is counted as a link failure, not here.
-                    if f.action == .fail || (f.action == .record && f.severity == .fatal) {
-                        failingFindings[f.findingClass, default: 0] += 1
-                    }
-                    if findingList.count < 500 {
-                        findingList.append(FindingRecord(atSeconds: e.t, wall: e.wall, finding: f))
-                    }
-                }
-            case .recovery:
-                if let r = e.recovery {
-                    recoveryList.append(r)
-                    if r.succeeded {
-                        recoveredBy[r.step.rawValue, default: 0] += 1
-                        cycleStart = e.t
-                        if let d = downSince { downs.append((d, e.t)) }
-                        downSince = nil
-                    }
-                }
-            case .source:
-                if let seen = e.seen, boardSeen[seen.key] == nil { boardSeen[seen.key] = seen.value }
-            case .resumed:
-                if let r = e.resumed {
-                    // The part before the gap ended without a failure: its cycle is uptime so far.
-                    if let c = cycleStart { uptime += max(0, r.stoppedAtSeconds - c) }
-                    downs.append((downSince ?? r.stoppedAtSeconds, e.t))
-                    downSince = nil
-                    cycleStart = e.t
-                    gaps += r.gapSeconds
-                    end = nil
-                    let stopped = String(format: "%.1f s", r.stoppedAtSeconds)
-                    var text = "resumed (run --resume) after a gap of " + String(format: "%.1f s", r.gapSeconds) + ": "
-                    switch r.stop {
-                    case .crashed:
-                        text += "the tester stopped (killed, crashed or lost power) after its last event at \(stopped); "
-                            + "what it did after its last snapshot at " + String(format: "%.1f s", r.countsAtSeconds) + " is not counted"
-                    case .interrupted:
-                        text += "the tester was interrupted by a signal at \(stopped), its counts complete"
-                    }
-                    warnings.append(text)
-                }
-            case .linesNotKept:
-                if let n = e.notKept {
-                    let was = notKept[n.source] ?? (0, 0, n.fromSeconds, n.toSeconds)
-                    notKept[n.source] = (was.count + n.count, was.notes + 1, min(was.from, n.fromSeconds), max(was.to, n.toSeconds))
-                }
-            case .runStart, .linkOpen, .power, .action, .place, .drained:
-                break
-            }
-        }
+        var warnings = readerWarnings + eventWarnings
         closePhase()
         let runEndsAt = end?.seconds ?? lastT
         if let d = downSince { downs.append((d, runEndsAt)) }
@@ -221,10 +259,10 @@ public enum SummaryBuilder {
             recoveries: recoveryList.filter(\.succeeded).count, recoveryAttempts: recoveryList.count, recoveredBy: recoveredBy)
         var summary = RunSummary(
             profile: info.profile.name, profilePath: info.profilePath, board: info.board.name, boardPath: info.boardPath,
-            seed: info.seed, host: info.host, tool: info.tool, startedAt: first.wall, endedAt: lastWall,
+            seed: info.seed, host: info.host, tool: info.tool, startedAt: startWall, endedAt: lastWall,
             durationSeconds: duration, verdict: verdict, endReason: reason, endDetail: end?.detail,
             totals: lastTotals, messagesPerSecond: duration - gaps > 0 ? Double(lastTotals.echoed) / (duration - gaps) : 0,
-            latencyMicros: latencySummary(total), scheduleLagMicros: latencySummary(lag), linkFailures: failures,
+            latencyMicros: Self.latencySummary(total), scheduleLagMicros: Self.latencySummary(lag), linkFailures: failures,
             findings: findingList, findingCounts: findingCounts, reliability: reliability, criteria: criteria, phases: phases,
             anomalies: anomalies, warnings: warnings)
         summary.plannedPhases = info.profile.phases.map(\.name)
@@ -241,7 +279,7 @@ public enum SummaryBuilder {
         }
         if let stats = end?.selfStats { summary.testerCost = TesterCost(stats, seconds: end?.seconds ?? duration) }
         if case .ssh(let target) = info.board.link.location {
-            summary.network = NetworkSummary(path: "ssh to \(target.destination)", roundTripMicros: latencySummary(network))
+            summary.network = NetworkSummary(path: "ssh to \(target.destination)", roundTripMicros: Self.latencySummary(network))
         }
         return summary
     }
