@@ -8,10 +8,10 @@ import SoakCore
 public enum RunFolder {
     public static let timelineName = "events.jsonl"
 
-    /// The summary of the run in `directory`, built from its timeline, and the timeline.
-    public static func read(directory: String) throws -> (summary: RunSummary, events: [Event]) {
-        let (events, warnings) = try TimelineReader.read(path: "\(directory)/\(timelineName)")
-        return (try SummaryBuilder.build(events: events, warnings: warnings), events)
+    /// The summary of the run in `directory`, built from its timeline read line by line, and the
+    /// run_start's run (its profile: `compare` takes the gate from it).
+    public static func read(directory: String) throws -> (summary: RunSummary, run: RunInfo?) {
+        try TimelineFold.summary(of: .file(path: "\(directory)/\(timelineName)"))
     }
 
     /// A timeline cut off mid-line (the tester was killed while writing) loses that torn line
@@ -34,12 +34,18 @@ public enum RunFolder {
     /// timeline file could not be written to its end) the events kept in memory complete the
     /// file's; the timeline file is then rewritten whole if the disk takes it now, and a warning
     /// in every report says what was lost. Throws `FilesNotWritten` after trying every file.
+    ///
+    /// The timeline file is read line by line (twice: the charts' points need their count), so
+    /// the memory this takes does not grow with the run's length; only with `lost` are its events
+    /// held, bounded by what `KeptEvents` kept.
     public static func writeReports(directory: String, lost: TimelineWriter.Loss? = nil) throws -> RunSummary {
-        var (events, warnings) = try TimelineReader.read(path: "\(directory)/\(timelineName)")
+        let path = "\(directory)/\(timelineName)"
+        var source = TimelineSource.file(path: path)
         if let lost {
-            events = complete(events, with: lost, directory: directory)
+            let (written, warnings) = try TimelineReader.read(path: path)
+            source = .events(complete(written, with: lost, directory: directory), warnings: warnings)
         }
-        let summary = try SummaryBuilder.build(events: events, warnings: warnings)
+        let (summary, timeline) = try TimelineFold.reports(of: source)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -55,8 +61,8 @@ public enum RunFolder {
         write("summary.json") { try encoder.encode(summary) }
         write("junit.xml") { Data(JUnitReport.render(summary).utf8) }
         write("report.txt") { Data((TextReport.render(summary) + "\n").utf8) }
-        write("report.md") { Data(MarkdownReport.render(summary, events: events).utf8) }
-        write("report.html") { Data(HtmlReport.render(summary, events: events).utf8) }
+        write("report.md") { Data(MarkdownReport.render(summary, timeline: timeline).utf8) }
+        write("report.html") { Data(HtmlReport.render(summary, timeline: timeline).utf8) }
         if !problems.isEmpty { throw FilesNotWritten(summary: summary, problems: problems) }
         return summary
     }

@@ -27,8 +27,8 @@ public enum CompareFolders {
         if isDir.boolValue {
             if fm.fileExists(atPath: "\(path)/\(RunFolder.timelineName)") {
                 do {
-                    let (summary, events) = try RunFolder.read(directory: path)
-                    return CompareInput(path: path, summary: summary, gate: events.first?.run?.profile.gate)
+                    let (summary, run) = try RunFolder.read(directory: path)
+                    return CompareInput(path: path, summary: summary, gate: run?.profile.gate)
                 } catch let e as TimelineReader.Failure {
                     throw CompareError("\(e)")
                 } catch {

@@ -6,7 +6,14 @@ import SoakCore
 /// every link failure with its diagnosis and the step that brought it back (from the timeline's
 /// recovery events), the night's statistics, the findings.
 public enum MarkdownReport {
+    /// `events`: the timeline `s` was built from, whole in memory (none: a summary alone).
     public static func render(_ s: RunSummary, events: [Event] = []) -> String {
+        render(s, timeline: events.isEmpty ? nil : TimelineDigest(events: events))
+    }
+
+    /// `timeline`: the digest of the timeline `s` was built from (the recovery column); nil for
+    /// a summary alone.
+    public static func render(_ s: RunSummary, timeline: TimelineDigest?) -> String {
         var md: [String] = []
         let mark = s.verdict == .passed ? "✅" : "❌"
         md.append("## \(mark) \(cell(TextReport.verdictLine(s)))")
@@ -41,10 +48,10 @@ public enum MarkdownReport {
             md.append("| # | at | kind | diagnosis | recovery |")
             md.append("| ---: | ---: | --- | --- | --- |")
             let shown = s.linkFailures.prefix(100)
-            let recoveries = RecoveryOutcome.perFailure(events)
+            let recoveries = RecoveryOutcome.perFailure(timeline?.landmarks ?? [])
             for (i, f) in shown.enumerated() {
                 // Without the timeline (a summary alone) the recovery is not known: said so, not guessed.
-                let recovery = events.isEmpty ? "-" : i < recoveries.count ? recoveries[i].brief(failureAt: f.atSeconds) : "not recovered"
+                let recovery = timeline == nil ? "-" : i < recoveries.count ? recoveries[i].brief(failureAt: f.atSeconds) : "not recovered"
                 md.append("| \(i + 1) | \(String(format: "%.3f", f.atSeconds)) s | \(f.kind.rawValue) | \(cell(f.diagnosis ?? f.reason)) | \(cell(recovery)) |")
             }
             if s.linkFailures.count > shown.count { md += ["", "… and \(s.linkFailures.count - shown.count) more in `summary.json`."] }

@@ -29,6 +29,12 @@ struct LatencyCounts {
         pairs = byValue.map { ($0.key, $0.value) }.sorted { $0.value < $1.value }
     }
 
+    /// Counts already merged by value.
+    init(merging byValue: [UInt64: UInt64]) {
+        pairs = byValue.map { ($0.key, $0.value) }.sorted { $0.value < $1.value }
+        total = byValue.values.reduce(0, +)
+    }
+
     var isEmpty: Bool { total == 0 }
     var max: UInt64 { pairs.last?.value ?? 0 }
 
@@ -63,6 +69,10 @@ struct SeriesPoint {
 }
 
 /// The interval snapshots of the timeline as chart points, downsampled to at most `maxPoints`.
+///
+/// Built in two passes over the timeline, neither of which keeps an interval past its fold
+/// (issue 14): `Count` learns how many intervals there are (the points' size depends on it),
+/// `Builder` draws them (`TimelineDigest` runs both).
 struct TimeSeries {
     /// Points per chart series at most: a 12 h run at a 1 s interval stays a few hundred kB.
     static let maxPoints = 2000
@@ -86,112 +96,152 @@ struct TimeSeries {
     var intervals = 0
     var bucketSize = 1
 
-    init(events: [Event], maxPoints: Int) {
-        var spans: [Span] = []
-        var lastEchoed: UInt64 = 0
-        for e in events where e.type == .interval {
-            guard let snap = e.interval else { continue }
+    /// Nothing drawn (a timeline without a snapshot).
+    init() {}
+
+    /// The length of a report interval in seconds, from the run_start the timeline begins with.
+    static func reportInterval(_ run: RunInfo?) -> Double {
+        run.map { Double($0.profile.reportInterval.nanoseconds) / 1e9 } ?? 0
+    }
+
+    /// The first pass: how many spans the intervals make once the short ones are folded.
+    struct Count {
+        private var spans: Coalescer
+        private var counted = 0
+
+        init(reportInterval: Double) { spans = Coalescer(shorterThan: reportInterval / 4) }
+
+        mutating func add(_ e: Event) {
+            // Only the times matter here: the latencies are not read.
+            guard e.type == .interval, let snap = e.interval else { return }
+            if spans.add(Span(start: max(0, e.t - snap.seconds), end: e.t, echoed: 0, latency: LatencyCounts(sparse: []))) != nil {
+                counted += 1
+            }
+        }
+
+        /// The spans so far, the one held back by the folding included.
+        var intervals: Int {
+            var rest = spans
+            return counted + (rest.finish() == nil ? 0 : 1)
+        }
+    }
+
+    /// The second pass: the points, `bucketSize` spans each, drawn as the spans come.
+    struct Builder {
+        private var drawn = TimeSeries()
+        private var spans: Coalescer
+        private var lastEchoed: UInt64 = 0
+        private var point: PointFold?
+
+        /// `intervals`: what `Count` counted on the same timeline.
+        init(reportInterval: Double, intervals: Int, maxPoints: Int) {
+            spans = Coalescer(shorterThan: reportInterval / 4)
+            drawn.bucketSize = Swift.max(1, (intervals + maxPoints - 1) / Swift.max(1, maxPoints))
+        }
+
+        mutating func add(_ e: Event) {
+            guard e.type == .interval, let snap = e.interval else { return }
             let echoed = snap.totals.echoed >= lastEchoed ? snap.totals.echoed - lastEchoed : snap.totals.echoed
             lastEchoed = snap.totals.echoed
             let counts = LatencyCounts(sparse: snap.latencyMicros)
-            for p in counts.pairs { whole[p.value, default: 0] += p.count }
-            spans.append(Span(start: max(0, e.t - snap.seconds), end: e.t, echoed: echoed, latency: counts))
+            for p in counts.pairs { drawn.whole[p.value, default: 0] += p.count }
+            if let span = spans.add(Span(start: max(0, e.t - snap.seconds), end: e.t, echoed: echoed, latency: counts)) {
+                draw(span)
+            }
         }
-        let interval = events.first?.run.map { Double($0.profile.reportInterval.nanoseconds) / 1e9 } ?? 0
-        spans = Self.coalesce(spans, shorterThan: interval / 4)
-        intervals = spans.count
-        bucketSize = Swift.max(1, (spans.count + maxPoints - 1) / Swift.max(1, maxPoints))
-        var i = 0
-        while i < spans.count {
-            points.append(Self.point(spans[i..<min(i + bucketSize, spans.count)]))
-            i += bucketSize
+
+        private mutating func draw(_ span: Span) {
+            drawn.intervals += 1
+            var p = point ?? PointFold()
+            p.add(span)
+            if p.spans == drawn.bucketSize {
+                drawn.points.append(p.point)
+                point = nil
+            } else {
+                point = p
+            }
+        }
+
+        /// The series of every interval added.
+        var series: TimeSeries {
+            var rest = self
+            if let span = rest.spans.finish() { rest.draw(span) }
+            if let p = rest.point { rest.drawn.points.append(p.point) }
+            return rest.drawn
         }
     }
 
     /// Folds the short snapshots the runner takes at phase boundaries and at the end into a
-    /// neighbour: a 10 ms interval with one echo would draw a spike of 100 messages/s.
-    static func coalesce(_ spans: [Span], shorterThan minimum: Double) -> [Span] {
-        var out: [Span] = []
-        var carry: Span?
-        for span in spans {
+    /// neighbour: a 10 ms interval with one echo would draw a spike of 100 messages/s. One span
+    /// at a time: a short one is carried into the next, and the last long one is held back until
+    /// the end is known (a short span at the very end joins it).
+    struct Coalescer {
+        let minimum: Double
+        private var carry: Span?
+        private var held: Span?
+
+        init(shorterThan minimum: Double) { self.minimum = minimum }
+
+        /// The span now complete, if any.
+        mutating func add(_ span: Span) -> Span? {
             let s = carry.map { $0.joined(span) } ?? span
             carry = nil
             if s.end - s.start < minimum {
                 carry = s
-            } else {
-                out.append(s)
+                return nil
             }
+            defer { held = s }
+            return held
         }
-        if let c = carry {
-            out.append(out.popLast().map { $0.joined(c) } ?? c)
-        }
-        return out
-    }
 
-    static func point(_ chunk: ArraySlice<Span>) -> SeriesPoint {
-        let start = chunk.first?.start ?? 0
-        let end = chunk.last?.end ?? start
-        let echoed = chunk.reduce(0) { $0 + $1.echoed }
-        let seconds = chunk.reduce(0.0) { $0 + ($1.end - $1.start) }
-        let rates = chunk.compactMap { c in c.end > c.start ? Double(c.echoed) / (c.end - c.start) : nil }
-        let busy = chunk.filter { !$0.latency.isEmpty }
-        let merged = LatencyCounts(merging: busy.map(\.latency))
-        return SeriesPoint(
-            start: start, end: end, echoed: echoed, rate: seconds > 0 ? Double(echoed) / seconds : nil,
-            rateMin: rates.min(), rateMax: rates.max(),
-            p50: merged.isEmpty ? nil : merged.value(atPercentile: 50),
-            p99: busy.map { $0.latency.value(atPercentile: 99) }.max(),
-            max: busy.map { $0.latency.max }.max(), count: merged.total)
-    }
-}
-
-/// A vertical marker on the time charts: a link failure (red) or a recovery that brought the link back (green).
-/// A stretch when nothing soaked: the tester had stopped and the run was resumed (`run --resume`).
-struct Gap {
-    var from: Double
-    var to: Double
-    var title: String
-
-    static func collect(_ events: [Event]) -> [Gap] {
-        events.compactMap { e in
-            guard e.type == .resumed, let r = e.resumed else { return nil }
-            return Gap(from: r.stoppedAtSeconds, to: e.t,
-                       title: "no soak from \(TimeText.runTime(r.stoppedAtSeconds)) to \(TimeText.runTime(e.t)): the tester had stopped (\(r.stop.rawValue)); resumed with run --resume")
+        /// The last span, at the end of the timeline.
+        mutating func finish() -> Span? {
+            defer { carry = nil; held = nil }
+            if let c = carry { return held.map { $0.joined(c) } ?? c }
+            return held
         }
     }
 
-    /// The points of a series with a break (nil) where a gap lies between two of them, so no
-    /// line is drawn across it.
-    static func broken<T>(_ points: [T?], spans: [(start: Double, end: Double)], gaps: [Gap]) -> [T?] {
-        guard !gaps.isEmpty else { return points }
-        var out: [T?] = []
-        for (i, p) in points.enumerated() {
-            if i > 0, gaps.contains(where: { $0.from >= spans[i - 1].start && $0.to <= spans[i].end + 1e-9 }) { out.append(nil) }
-            out.append(p)
-        }
-        return out
-    }
-}
+    /// One point as its spans come: their sums, extremes and latencies merged.
+    struct PointFold {
+        private(set) var spans = 0
+        private var start = 0.0
+        private var end = 0.0
+        private var echoed: UInt64 = 0
+        private var seconds = 0.0
+        private var rateMin: Double?
+        private var rateMax: Double?
+        /// The latencies of the point's spans, merged: at most one entry per histogram bucket.
+        private var latency: [UInt64: UInt64] = [:]
+        private var count: UInt64 = 0
+        private var p99: UInt64?
+        private var max: UInt64?
 
-struct Mark {
-    var t: Double
-    var failure: Bool
-    var title: String
-
-    static func collect(_ events: [Event]) -> [Mark] {
-        var out: [Mark] = []
-        var lastFailure: Double?
-        for e in events {
-            if (e.type == .hang || e.type == .linkLost), let f = e.failure {
-                lastFailure = e.t
-                var title = "\(f.kind.rawValue) at \(TimeText.runTime(e.t)) (\(e.wall)): \(f.reason)"
-                if let d = f.evidence?.diagnosis, d != f.reason { title += "\n\(d)" }
-                out.append(Mark(t: e.t, failure: true, title: title))
-            } else if e.type == .recovery, let r = e.recovery, r.succeeded {
-                let down = lastFailure.map { ", link down \(TimeText.duration(e.t - $0))" } ?? ""
-                out.append(Mark(t: e.t, failure: false, title: "link back at \(TimeText.runTime(e.t)) by \(r.step.rawValue)\(down)"))
+        mutating func add(_ span: Span) {
+            if spans == 0 { start = span.start }
+            spans += 1
+            end = span.end
+            echoed += span.echoed
+            seconds += span.end - span.start
+            if span.end > span.start {
+                let rate = Double(span.echoed) / (span.end - span.start)
+                rateMin = Swift.min(rateMin ?? rate, rate)
+                rateMax = Swift.max(rateMax ?? rate, rate)
             }
+            // p50 of all the point's echoes; p99 and max of its worst span (a spike stays visible).
+            guard !span.latency.isEmpty else { return }
+            for p in span.latency.pairs { latency[p.value, default: 0] += p.count }
+            count += span.latency.total
+            p99 = Swift.max(p99 ?? 0, span.latency.value(atPercentile: 99))
+            max = Swift.max(max ?? 0, span.latency.max)
         }
-        return out
+
+        var point: SeriesPoint {
+            let merged = LatencyCounts(merging: latency)
+            return SeriesPoint(
+                start: start, end: end, echoed: echoed, rate: seconds > 0 ? Double(echoed) / seconds : nil,
+                rateMin: rateMin, rateMax: rateMax, p50: merged.isEmpty ? nil : merged.value(atPercentile: 50),
+                p99: p99, max: max, count: count)
+        }
     }
 }

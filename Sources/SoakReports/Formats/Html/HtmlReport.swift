@@ -12,12 +12,17 @@ public enum HtmlReport {
     /// UART and kernel lines shown per link failure: the last of its evidence window.
     static let evidenceLines = 40
 
-    /// The page for `s`; `events` is the timeline `s` was built from (the charts, failure marks
-    /// and recovery steps come from it).
+    /// The page for `s`; `events` is the timeline `s` was built from, whole in memory.
     public static func render(_ s: RunSummary, events: [Event]) -> String {
+        render(s, timeline: TimelineDigest(events: events))
+    }
+
+    /// The page for `s`; `timeline` is the digest of the timeline `s` was built from (the charts,
+    /// failure marks and recovery steps come from it).
+    public static func render(_ s: RunSummary, timeline: TimelineDigest) -> String {
         let sections = [
-            header(s), glance(s), criteria(s), totals(s), charts(s, events: events),
-            linkFailures(s, events: events), findings(s), phases(s), warnings(s),
+            header(s), glance(s), criteria(s), totals(s), charts(s, timeline: timeline),
+            linkFailures(s, timeline: timeline), findings(s), phases(s), warnings(s),
         ]
         let title = "rpmsg-soak \(s.profile) on \(s.board): \(s.verdict.rawValue.uppercased())"
         return """
@@ -122,15 +127,15 @@ public enum HtmlReport {
             + "<td class=\"num\">\(Markup.escape(CriteriaCheck.formatMicros(UInt64(l.mean.rounded()))))</td></tr>"
     }
 
-    static func charts(_ s: RunSummary, events: [Event]) -> String {
-        let series = TimeSeries(events: events, maxPoints: TimeSeries.maxPoints)
+    static func charts(_ s: RunSummary, timeline: TimelineDigest) -> String {
+        let series = timeline.series
         guard !series.points.isEmpty else {
-            let interval = events.first?.run.map { " (report_interval \($0.profile.reportInterval))" } ?? ""
+            let interval = timeline.run.map { " (report_interval \($0.profile.reportInterval))" } ?? ""
             return section("Charts", "<p>No interval snapshot on the timeline: the run ended after \(Markup.escape(TimeText.duration(s.durationSeconds))), "
                 + "before its first report\(Markup.escape(interval)). Nothing to chart.</p>")
         }
-        let marks = Mark.collect(events)
-        let gaps = Gap.collect(events)
+        let marks = Mark.collect(timeline.landmarks)
+        let gaps = Gap.collect(timeline.landmarks)
         let phases = s.phases.map { (t: $0.startSeconds, name: $0.name) }
         let xMax = max(s.durationSeconds, series.points.last?.end ?? 0, marks.map(\.t).max() ?? 0)
         var parts = [
@@ -151,11 +156,11 @@ public enum HtmlReport {
         return section("Charts", parts.joined(separator: "\n"))
     }
 
-    static func linkFailures(_ s: RunSummary, events: [Event]) -> String {
+    static func linkFailures(_ s: RunSummary, timeline: TimelineDigest) -> String {
         guard !s.linkFailures.isEmpty else {
             return section("Link failures", "<p>No link failure.</p>")
         }
-        let recoveries = RecoveryOutcome.perFailure(events)
+        let recoveries = RecoveryOutcome.perFailure(timeline.landmarks)
         var rows: [String] = []
         for (i, f) in s.linkFailures.enumerated() {
             let outcome = i < recoveries.count ? recoveries[i].describe(failureAt: f.atSeconds) : "not recovered"
