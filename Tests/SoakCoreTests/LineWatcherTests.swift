@@ -113,6 +113,17 @@ import Testing
         #expect(inbox.takeDropped() == 0)
     }
 
+    @Test func judgingLinesYieldsToTheNextSendWithinItsFloorAndCap() {
+        let now: UInt64 = 10_000_000_000
+        // A send due in 300 us: the lines get 300 us, not the whole 1 ms.
+        #expect(LineIntake.slice(untilDue: now + 300_000, now: now) == 300_000)
+        // A send due now or overdue (rate: max): still the floor, so a flood is judged.
+        #expect(LineIntake.slice(untilDue: now, now: now) == LineIntake.minimumSlice)
+        #expect(LineIntake.slice(untilDue: now - 5_000, now: now) == LineIntake.minimumSlice)
+        // Nothing due for a while: the cap.
+        #expect(LineIntake.slice(untilDue: now + 90_000_000, now: now) == LineIntake.budget)
+    }
+
     @Test func everyBuiltInRuleHasAKnownClass() {
         for rule in BuiltInRules.all { #expect(FindingClass(rawValue: rule.findingClass) != nil, "\(rule.name)") }
     }

@@ -188,7 +188,10 @@ public final class SoakRunner {
                 case .failed(let why): return (.infrastructure, "\(link.path): \(why)")
                 }
             }
-            takeLines(now: clock.now(), budget: LineIntake.budget)
+            // Judging lines yields to the next send: a flood's backlog waits, the timetable does not.
+            let judged = clock.now()
+            let due = traffic.nextDeadline(verifier: verifier, health: health)
+            takeLines(now: judged, budget: LineIntake.slice(untilDue: due, now: judged))
             if let r = watcher.recoverFinding {
                 let at = clock.now()
                 let failure = describeFailure(.finding, now: at,
