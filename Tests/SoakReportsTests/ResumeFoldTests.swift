@@ -77,4 +77,25 @@ import Testing
         try text.write(toFile: noStart.path, atomically: true, encoding: .utf8)
         #expect(Self.problem(noStart.path)?.hasPrefix("\(noStart.path):6: not a timeline event") == true, "\(Self.problem(noStart.path) ?? "")")
     }
+
+    @Test func aTornLastLineIsDroppedReadingOnlyTheEndOfTheFile() throws {
+        let dir = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/\(RunFolder.timelineName)"
+        func after(_ text: String) throws -> (dropped: Bool, left: String) {
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
+            let dropped = RunFolder.dropTornLastLine(path: path)
+            return (dropped, try String(contentsOfFile: path, encoding: .utf8))
+        }
+        #expect(try after("{\"a\":1}\n{\"b\":2}\n") == (false, "{\"a\":1}\n{\"b\":2}\n"))
+        #expect(try after("{\"a\":1}\n{\"b\":2") == (true, "{\"a\":1}\n"))
+        #expect(try after("{\"b\":2") == (true, ""))
+        #expect(try after("") == (false, ""))
+        // A torn line longer than the chunk read backwards at a time, and one ending on its edge.
+        let long = String(repeating: "x", count: 150_000)
+        #expect(try after("{\"a\":1}\n" + long) == (true, "{\"a\":1}\n"))
+        let edge = String(repeating: "y", count: 65_535) + "\n" + String(repeating: "z", count: 65_536)
+        #expect(try after(edge) == (true, String(repeating: "y", count: 65_535) + "\n"))
+        #expect(!RunFolder.dropTornLastLine(path: "\(dir)/none.jsonl"))
+    }
 }
