@@ -124,9 +124,11 @@ struct Run: ParsableCommand {
         if config.profile != nil || config.board != nil || config.seed != nil || reserve != nil {
             throw usage("a resumed run uses the profile, board and seed it started with: give no profile, --board, --seed or --reserve")
         }
+        // One pass over the timeline, line by line: where the run stopped and its live figures.
         let point: ResumePoint
+        let seen: ProgressLine
         do {
-            point = try ResumePoint(events: try TimelineReader.read(path: "\(folder)/\(RunFolder.timelineName)").events)
+            (point, seen) = try ResumeFold.read(path: "\(folder)/\(RunFolder.timelineName)")
         } catch {
             throw usage("\(error)")
         }
@@ -140,7 +142,7 @@ struct Run: ParsableCommand {
         var session = SoakSession(plan: plan, outDirectory: "reports", quiet: quiet, lava: lava, baseline: baselineRun,
                                   metrics: metrics.map { LiveOutput.Metrics(path: $0, format: MetricsText.Format(rawValue: metricsFormat) ?? .prometheus) },
                                   selfStats: selfStats)
-        session.resume = (folder, point)
+        session.resume = (folder, point, seen)
         throw ExitCode(session.run())
     }
 }

@@ -19,8 +19,9 @@ final class LiveOutput: @unchecked Sendable {
     private let status: TerminalStatus?
     private let lock = NSLock()
     private var sink: LiveSink?
-    /// Folded before the sink exists (the run's start event).
-    private var early: [Event] = []
+    /// The events folded before the sink exists (the run's start event; a resumed run's
+    /// timeline so far): the figures, not the events.
+    private var early = ProgressLine()
     private var metricsFailing = false
 
     /// `terminal`: stdout is a terminal that can redraw a line (not TERM=dumb, which has no
@@ -35,13 +36,16 @@ final class LiveOutput: @unchecked Sendable {
         if let status { Warnings.setMakeRoom { status.clear() } }
     }
 
-    /// The run's start: the metrics file exists from here on (state `starting`).
-    /// A resumed run: `events` is its timeline so far, which the figures go on from.
-    func begin(_ events: [Event]) {
+    /// The run's start (once, before `sink(next:)`): the metrics file exists from here on
+    /// (state `starting`). A resumed run: `seen` is the fold of its timeline so far, which the
+    /// figures go on from, and `events` what the resumed part wrote first.
+    func begin(_ events: [Event], after seen: ProgressLine = ProgressLine()) {
         lock.lock()
-        early.append(contentsOf: events)
+        early = seen
+        for e in events { _ = early.line(for: e) }
+        let figures = early.figures
         lock.unlock()
-        writeMetrics(LiveFigures(events: events))
+        writeMetrics(figures)
     }
 
     /// The sink the runner emits into: everything goes on to `next` (the timeline).
@@ -84,7 +88,7 @@ final class LiveOutput: @unchecked Sendable {
     func finish(_ summary: RunSummary) {
         status?.stop()
         lock.lock()
-        var figures = sink?.figures ?? LiveFigures(events: early)
+        var figures = sink?.figures ?? early.figures
         lock.unlock()
         figures.finish(summary)
         writeMetrics(figures)

@@ -7,7 +7,8 @@ import SoakReports
 extension SoakSession {
     /// The same run goes on in `folder`: its timeline continues with a `resumed` event at the
     /// run time the wall clock says (the gap shows as a gap), counts and phase from the stop.
-    func resumeRun(_ folder: String, _ point: ResumePoint, live: LiveOutput) -> Int32 {
+    /// `seen`: the timeline so far, folded for the live figures in the pass that found `point`.
+    func resumeRun(_ folder: String, _ point: ResumePoint, seen: ProgressLine, live: LiveOutput) -> Int32 {
         let path = "\(folder)/\(RunFolder.timelineName)"
         let torn = RunFolder.dropTornLastLine(path: path)
         let timeline: TimelineWriter
@@ -33,8 +34,9 @@ extension SoakSession {
         timeline.emit(e)
         timeline.sync()
         if !quiet { print("[\(ProgressLine.clock(at))] \(e.message ?? "resumed")") }
-        // The figures (console, status line, metrics) go on from the run's own events.
-        live.begin(((try? TimelineReader.read(path: path).events) ?? []))
+        // The figures (console, status line, metrics) go on from the run's own events: those
+        // folded when the timeline was read for `point`, then the `resumed` event.
+        live.begin([e], after: seen)
         let farm = FarmPlace(board: plan.board, reserve: nil)
         return soakAndReport(farm: farm, folder: folder, timeline: timeline, monoStart: monoStart, wallStart: point.startWall, live: live)
     }

@@ -25,8 +25,9 @@ struct SoakSession {
     /// `run --metrics`: the live figures for node_exporter's textfile collector.
     var metrics: LiveOutput.Metrics? = nil
 
-    /// `run --resume`: the run folder to go on in, and where its run stopped.
-    var resume: (folder: String, point: ResumePoint)? = nil
+    /// `run --resume`: the run folder to go on in, where its run stopped, and the console's
+    /// fold of its timeline so far (the live figures go on from it).
+    var resume: (folder: String, point: ResumePoint, seen: ProgressLine)? = nil
     /// `run --self-stats`: the tester's own cost printed after the verdict (recorded always).
     var selfStats = false
 
@@ -34,7 +35,7 @@ struct SoakSession {
         installStopHandlers()
         SelfStats.startCounting()
         let live = LiveOutput(quiet: quiet, metrics: metrics)
-        if let resume { return resumeRun(resume.folder, resume.point, live: live) }
+        if let resume { return resumeRun(resume.folder, resume.point, seen: resume.seen, live: live) }
         let wallStart = Date()
         let monoStart = MonotonicClock.read()
         let folder: String

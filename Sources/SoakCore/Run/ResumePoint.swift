@@ -37,17 +37,37 @@ public struct ResumePoint: Sendable, Equatable {
         }
     }
 
+    /// The point of a timeline in memory (tests): `Builder` over every event.
     public init(events: [Event]) throws(Problem) {
-        guard let first = events.first, first.type == .runStart, let info = first.run,
-              let startWall = WallTime.parse(first.wall) else { throw .noRunStart }
-        var counters = Counters()
-        var countsAt = 0.0
-        var outstanding = 0
-        var phaseIndex = 0
-        var phaseStartT = 0.0
-        var pausedInPhase = 0.0
-        var end: RunEnd?
-        for e in events {
+        var builder = Builder()
+        for e in events { builder.add(e) }
+        self = try builder.finish()
+    }
+
+    /// Where the run stopped, folded from its timeline one event at a time (`run --resume`
+    /// reads it line by line): what it holds does not grow with the run's length, only the
+    /// run_start's profile and board and a few figures.
+    public struct Builder: Sendable {
+        /// The first event's run and wall time; nil when it is not a run_start (`noRunStart`).
+        private var start: (info: RunInfo, wall: Date)?
+        private var sawFirst = false
+        private var last: (t: Double, wall: String)?
+        private var counters = Counters()
+        private var countsAt = 0.0
+        private var outstanding = 0
+        private var phaseIndex = 0
+        private var phaseStartT = 0.0
+        private var pausedInPhase = 0.0
+        private var end: RunEnd?
+
+        public init() {}
+
+        public mutating func add(_ e: Event) {
+            if !sawFirst {
+                sawFirst = true
+                if e.type == .runStart, let info = e.run, let wall = WallTime.parse(e.wall) { start = (info, wall) }
+            }
+            last = (e.t, e.wall)
             switch e.type {
             case .phaseStart:
                 phaseIndex = e.phase?.index ?? phaseIndex
@@ -75,18 +95,28 @@ public struct ResumePoint: Sendable, Equatable {
                 break
             }
         }
-        if let end, end.reason != .interrupted { throw .finished(end.reason.rawValue) }
-        let last = events[events.count - 1]
-        counters.unanswered += UInt64(outstanding)
-        self.info = info
-        self.startWall = startWall
-        stoppedAt = last.t
-        stoppedWall = WallTime.parse(last.wall) ?? startWall.addingTimeInterval(last.t)
-        stop = end == nil ? .crashed : .interrupted
-        self.counters = counters
-        self.countsAt = countsAt
-        self.phaseIndex = min(phaseIndex, max(0, info.profile.phases.count - 1))
-        soakedInPhase = max(0, last.t - phaseStartT - pausedInPhase)
+
+        /// The point after every event added: `noRunStart` when the first was not a run's
+        /// start (or there was none), `finished` when the run ended other than interrupted.
+        public func finish() throws(Problem) -> ResumePoint {
+            guard let start, let last else { throw .noRunStart }
+            if let end, end.reason != .interrupted { throw .finished(end.reason.rawValue) }
+            var counters = counters
+            counters.unanswered += UInt64(outstanding)
+            let info = start.info
+            return ResumePoint(info: info, startWall: start.wall, stoppedAt: last.t,
+                               stoppedWall: WallTime.parse(last.wall) ?? start.wall.addingTimeInterval(last.t),
+                               stop: end == nil ? .crashed : .interrupted, counters: counters, countsAt: countsAt,
+                               phaseIndex: min(phaseIndex, max(0, info.profile.phases.count - 1)),
+                               soakedInPhase: max(0, last.t - phaseStartT - pausedInPhase))
+        }
+    }
+
+    private init(info: RunInfo, startWall: Date, stoppedAt: Double, stoppedWall: Date, stop: Stop, counters: Counters,
+                 countsAt: Double, phaseIndex: Int, soakedInPhase: Double) {
+        self.info = info; self.startWall = startWall; self.stoppedAt = stoppedAt; self.stoppedWall = stoppedWall
+        self.stop = stop; self.counters = counters; self.countsAt = countsAt; self.phaseIndex = phaseIndex
+        self.soakedInPhase = soakedInPhase
     }
 
     /// The run time at which the resumed part starts: the stop plus the wall-clock gap (never

@@ -10,11 +10,12 @@ public final class LiveSink: EventSink, @unchecked Sendable {
     private var progress = ProgressLine()
     private let observe: (Event, String?, LiveFigures) -> Void
 
-    /// `seen`: events already on the timeline (the run's start), folded in without passing them on.
-    public init(next: EventSink, seen: [Event] = [], observe: @escaping (Event, String?, LiveFigures) -> Void) {
+    /// `seen`: the events already on the timeline (the run's start, a resumed run's earlier
+    /// part), folded without passing them on; the figures and the console go on from them.
+    public init(next: EventSink, seen: ProgressLine = ProgressLine(), observe: @escaping (Event, String?, LiveFigures) -> Void) {
         self.next = next
         self.observe = observe
-        for e in seen { _ = progress.line(for: e) }
+        progress = seen
     }
 
     public func emit(_ event: Event) {

@@ -14,8 +14,8 @@ public enum TimelineReader {
         public var description: String { line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)" }
     }
 
-    /// Every event of the file in memory: for what needs the timeline whole (a resume, the disk
-    /// full path, tests). The reports read it with `forEach` instead.
+    /// Every event of the file in memory: for what needs the timeline whole (the disk full
+    /// path, tests). The reports and `run --resume` read it with `forEach` instead.
     public static func read(path: String) throws(Failure) -> (events: [Event], warnings: [String]) {
         var events: [Event] = []
         let warnings = try forEach(path: path) { events.append($0) }
