@@ -64,7 +64,7 @@ gcc -O2 -Wall -Wextra -o "$peer" "$here/c-reference/echo-peer.c"
 
 if [ ! -x "$soak" ]; then
   echo "compare.sh: building rpmsg-soak (release, --scratch-path .build-perf)" >&2
-  (cd "$root" && swift build -c release --scratch-path .build-perf >&2)
+  (cd "$root" && swift build -c release --static-swift-stdlib --scratch-path .build-perf >&2)
 fi
 
 # The profiles: throughput.yaml as it is, but SECONDS long at each size, and a window-1 copy.

@@ -34,7 +34,7 @@ trap 'exit 130' INT TERM
 
 if [ ! -x "$soak" ]; then
   echo "ssh-loopback.sh: building rpmsg-soak (release, --scratch-path .build-perf)" >&2
-  (cd "$root" && swift build -c release --scratch-path .build-perf >&2)
+  (cd "$root" && swift build -c release --static-swift-stdlib --scratch-path .build-perf >&2)
 fi
 
 # sshd on 127.0.0.1, its own host and user keys.
