@@ -71,6 +71,26 @@ struct LiveFiguresTests {
         #expect(MetricsText.render(f, format: .prometheus).contains("rpmsg_soak_echo_rate{profile=\"smoke\",board=\"sim\"} 100\n"))
     }
 
+    @Test func eachSnapshotsRoundTripIsItsOwnAndTheRunsIsEverySnapshots() {
+        // The snapshot figures come from one scratch histogram reused: the second snapshot must
+        // not carry the first one's round trips (its max), the run's must hold both.
+        var f = LiveFigures()
+        f.add(Fixture.runStart(profile: Fixture.profile(Fixture.profileText)))
+        f.add(Fixture.interval(5, phase: "steady", totals: Fixture.firstTotals, latency: [(900, 10), (5_000, 1)]))
+        #expect(f.snapshotLatency == LiveFigures.Latency(p50: 900, p99: 5_003, max: 5_003))
+        var second = Fixture.interval(10, phase: "steady", totals: Fixture.firstTotals, latency: [(100, 10)])
+        second.interval?.networkRoundTripMicros = [[300, 2]]
+        f.add(second)
+        #expect(f.snapshotLatency == LiveFigures.Latency(p50: 100, p99: 100, max: 100))
+        #expect(f.networkMax == 300)
+        #expect(f.run?.max == 5_003 && f.run?.p50 == 900)
+        // A copy keeps its own figures when the original goes on.
+        let before = f
+        f.add(Fixture.interval(15, phase: "steady", totals: Fixture.firstTotals, latency: [(20_000, 30)]))
+        #expect(before.run?.max == 5_003 && f.run?.max == 20_015)
+        #expect(before.snapshotLatency?.max == 100)
+    }
+
     @Test func aFailureWithoutRecoveryFailsTheRun() {
         // Up to the hang; the fixture's profile has no recovery block.
         var f = LiveFigures(events: Array(HtmlReportTests.failingRun().prefix(7)))
