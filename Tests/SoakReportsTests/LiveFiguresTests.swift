@@ -236,9 +236,20 @@ struct StatusLineTests {
     @Test func theLineSaysWhereTheRunStands() {
         let f = LiveFigures(events: Array(LiveFiguresTests.events(end: false).prefix(3)))
         #expect(StatusLine.render(f, width: 200)
-                == "0:00:10 of 0:00:20, 0:00:10 left | warmup | 100/s | run: sent 1000, echoed 1000 | p99 600 us | link failures 0")
+                == "0:00:10 of 0:00:20, 0:00:10 left | warmup | 100/s of 100/s | run: sent 1000, echoed 1000 | p99 600 us | link failures 0")
         // Between events the elapsed time moves on.
         #expect(StatusLine.render(f, elapsed: 12.5, width: 200).hasPrefix("0:00:12 of 0:00:20, 0:00:07 left | warmup |"))
+    }
+
+    @Test func theLongFormGivesTheRateThePhaseAsksForButNotForRateMax() {
+        // warmup asks 100/s; steady is `rate: max`: nothing to fall short of.
+        let warmup = LiveFigures(events: Array(LiveFiguresTests.events(end: false).prefix(3)))
+        #expect(warmup.askedRate == 100)
+        let steady = LiveFigures(events: LiveFiguresTests.events(end: false))
+        #expect(steady.phase == "steady" && steady.askedRate == nil)
+        #expect(StatusLine.render(steady, width: 200).contains("| steady | 200/s | run:"))
+        #expect(StatusLine.rateText(50) == "50" && StatusLine.rateText(0.2) == "0.2"
+                && StatusLine.rateText(2.5) == "2.5" && StatusLine.rateText(16.5) == "17" && StatusLine.rateText(1) == "1")
     }
 
     @Test func aRecoveringRunSaysSoWithItsFailuresAndBadCounts() {

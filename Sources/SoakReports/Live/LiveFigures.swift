@@ -31,6 +31,12 @@ public struct LiveFigures {
     public private(set) var plannedSeconds: Double = 0
     public private(set) var phase: String?
     public private(set) var phaseIndex: Int?
+    /// The messages per second the current phase asks for (`rate`, or a burst's count over its
+    /// period); nil for `rate: max` and before the first phase.
+    public var askedRate: Double? {
+        guard let i = phaseIndex, askedRates.indices.contains(i) else { return nil }
+        return askedRates[i]
+    }
     public private(set) var state: State = .starting
     /// Set once the reports are written (`finish`).
     public private(set) var verdict: Verdict?
@@ -62,6 +68,7 @@ public struct LiveFigures {
     public var linkUpSeconds: Double { elapsed - downSeconds - (downSince.map { elapsed - $0 } ?? 0) }
 
     private var recoverable = false
+    private var askedRates: [Double?] = []
     private var reportInterval: Double = 0
     private var downSeconds: Double = 0
     private var downSince: Double?
@@ -100,6 +107,7 @@ public struct LiveFigures {
                 profile = r.profile.name
                 board = r.board.name
                 plannedSeconds = Double(r.profile.totalDuration.nanoseconds) / 1e9
+                askedRates = r.profile.phases.map(OfferedLoad.askedRate)
                 recoverable = r.profile.recovery != nil
                 reportInterval = Double(r.profile.reportInterval.nanoseconds) / 1e9
             }
