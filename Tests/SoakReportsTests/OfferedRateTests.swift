@@ -50,6 +50,27 @@ import Testing
         #expect(TextReport.render(s).contains("min_rate_ratio"))
     }
 
+    @Test func theSendLagSaysItCountsOnlyTheSendsMadeWhenAPhaseFellShort() throws {
+        // The lag is measured on the sends that were made: a phase held back by its window
+        // shows a fine lag, so the reports name the shortfall beside it.
+        func withLag(_ events: [Event]) -> [Event] {
+            events.map { e in
+                var e = e
+                if e.type == .interval { e.interval?.scheduleLagMicros = [[40, 300], [90, 10]] }
+                return e
+            }
+        }
+        let short = try SummaryBuilder.build(events: withLag(Self.run(warmupSent: 310)))
+        let lagLine = try #require(TextReport.render(short).split(separator: "\n").first { $0.contains("send lag behind schedule") })
+        #expect(lagLine.hasSuffix("; it counts the sends made, not those the window held back: warmup sent 31/s of 100/s (31%)"), "\(lagLine)")
+        #expect(HtmlReport.render(short, events: withLag(Self.run(warmupSent: 310)))
+                    .contains("The send lag behind schedule it counts the sends made, not those the window held back: warmup sent 31/s of 100/s (31%)."))
+        let kept = try SummaryBuilder.build(events: withLag(Self.run(warmupSent: 990)))
+        #expect(ReportSentences.scheduleLagCaveat(kept) == nil)
+        #expect(TextReport.render(kept).contains("send lag behind schedule: p50 40 us, p99 90 us, max 90 us"))
+        #expect(!TextReport.render(kept).contains("it counts the sends made"))
+    }
+
     @Test func timeTheLinkWasDownIsNotAskedFor() throws {
         // 590 in the 6 s the link was up: 98/s.
         let s = try SummaryBuilder.build(events: Self.run(warmupSent: 590, downFrom: 2))

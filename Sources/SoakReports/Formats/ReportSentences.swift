@@ -69,6 +69,26 @@ enum ReportSentences {
         return text
     }
 
+    /// Said after the send lag when a phase sent less than it asked: the lag is measured on the
+    /// sends that were made, so a window that held sends back (or a board that could not keep up)
+    /// does not show in it: `it counts the sends made, not those the window held back: fast sent
+    /// 32/s of 100/s (32%)`.
+    static func scheduleLagCaveat(_ s: RunSummary) -> String? {
+        let short = s.phases.filter { p in
+            guard let asked = p.askedRate, asked > 0, let got = p.achievedRate, (p.soakedSeconds ?? 0) >= OfferedRates.shortest else { return false }
+            return got < asked * lagCaveatRatio
+        }
+        guard !short.isEmpty else { return nil }
+        return "it counts the sends made, not those the window held back: " + short.map { p in
+            let (got, asked) = (p.achievedRate ?? 0, p.askedRate ?? 1)
+            return "\(p.name) sent \(OfferedRates.rate(got))/s of \(OfferedRates.rate(asked))/s (\(OfferedRates.percent(got / asked)))"
+        }.joined(separator: ", ")
+    }
+
+    /// Below this share of its asked rate a phase is named after the send lag (the default
+    /// `min_rate_ratio`).
+    static let lagCaveatRatio = 0.95
+
     /// `includes the network (ssh to root@imx8mp-01, its own round trip p50 1.2 ms, p99 3.4 ms,
     /// max 9.1 ms)`: said next to the latency figures of a board reached over a network.
     static func network(_ n: NetworkSummary) -> String {

@@ -31,7 +31,8 @@ public enum TextReport {
                          + (s.network.map { "; " + ReportSentences.network($0) } ?? ""))
         }
         if let g = s.scheduleLagMicros {
-            lines.append("  send lag behind schedule: p50 \(CriteriaCheck.formatMicros(g.p50)), p99 \(CriteriaCheck.formatMicros(g.p99)), max \(CriteriaCheck.formatMicros(g.max))")
+            lines.append("  send lag behind schedule: p50 \(CriteriaCheck.formatMicros(g.p50)), p99 \(CriteriaCheck.formatMicros(g.p99)), max \(CriteriaCheck.formatMicros(g.max))"
+                         + (ReportSentences.scheduleLagCaveat(s).map { "; " + $0 } ?? ""))
         }
         if let c = s.testerCost { lines.append("  " + ReportSentences.testerCost(c)) }
         if t.strayBytes > 0 {

@@ -116,6 +116,9 @@ public enum HtmlReport {
         if let r = s.network?.roundTripMicros { latency.append(latencyRow("network alone (ssh echo)", r)) }
         body += latency.isEmpty ? "<p>No echo: no round-trip latency.</p>"
             : table(["", "count", "min", "p50", "p90", "p99", "p99.9", "max", "mean"], latency)
+        if s.scheduleLagMicros != nil, let caveat = ReportSentences.scheduleLagCaveat(s) {
+            body += "<p class=\"note\">The send lag behind schedule " + Markup.escape(caveat) + ".</p>"
+        }
         if let n = s.network { body += "<p class=\"note\">Every latency figure of this run " + Markup.escape(ReportSentences.network(n)) + ".</p>" }
         if let c = s.testerCost { body += "<p class=\"note\">Tester's own cost: " + Markup.escape(ReportSentences.testerCost(c)) + ".</p>" }
         return section("Totals", body)
