@@ -72,10 +72,13 @@ struct EchoFirmwareTests {
                                 runStartMono: MonotonicClock.read(), runStartWall: Date(), shouldStop: { false })
         let outcome = try await offPool { runner.run() }
         #expect(outcome.end.reason == .completed)
-        // 60 are due in 1.5 s at 40/s, the last at 1475 ms: on a busy machine the last one or
-        // two can miss the end of the phase (a message is only sent within it). None is lost.
-        #expect((57...60).contains(outcome.end.totals.sent), "\(outcome.end.totals)")
+        // 60 are due in 1.5 s at 40/s, the last at 1475 ms. Never more. Fewer when the machine
+        // is busy: a sender that falls behind skips ahead instead of bursting (TrafficSchedule),
+        // and a CI run beside every other test has been seen 150 ms behind (54 sent). What must
+        // hold whatever the load: every message sent is echoed, none is lost.
+        #expect((30...60).contains(outcome.end.totals.sent), "\(outcome.end.totals)")
         #expect(outcome.end.totals.echoed == outcome.end.totals.sent)
+        #expect(outcome.end.totals.lost == 0)
         // A pty keeps no write boundaries: two quick writes may reach the model as one rpmsg message.
         #expect(board.messagesProcessed >= 30 && board.messagesProcessed <= 60)
         #expect(runner.totalLatency.valueAtPercentile(50) > 5_000, "about 8.7 ms of UART print per 64-byte message")
