@@ -165,8 +165,17 @@ enum Harness {
     /// SIGKILL: a child of the test runner inherits its blocked-signal mask, in which SIGTERM
     /// is blocked, so terminate() would not end it.
     static func stop(_ p: Process) {
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
+        let pid = p.processIdentifier
+        if p.isRunning { kill(pid, SIGKILL) }
+        // Not waitUntilExit: when Foundation's child monitoring misses the exit it spins
+        // forever. Seen in CI: the killed helper a zombie never reaped, the suite stalled for
+        // good. Wait for Foundation to see the exit, reaping the child ourselves if it has not.
+        let deadline = Date().addingTimeInterval(30)
+        while p.isRunning && Date() < deadline {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            usleep(10_000)
+        }
     }
 
     /// Waits until `path` exists (a device link made by a helper).
