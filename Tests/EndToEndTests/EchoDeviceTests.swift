@@ -57,10 +57,11 @@ import Testing
     }
 
     /// fault.yaml has 150 messages due in its 3 s phase (50/s), the last at 2.98 s. A message is
-    /// sent only before the phase ends, so on a busy machine the last one or few (due in the
-    /// last 100 ms) can be left unsent: that is the tool working, not losing. Exactly 150 was
-    /// asserted before and failed once with 149 sent, 149 echoed, while the suite ran in parallel.
-    static func heldTheRate(_ sent: Int?) -> Bool { (145...150).contains(sent ?? 0) }
+    /// sent only before the phase ends, and a sender that falls behind skips ahead instead of
+    /// bursting (TrafficSchedule), so on a busy machine some are left unsent: that is the tool
+    /// working, not losing. Exactly 150 failed once with 149 sent; 145-150 failed with 144 in
+    /// a CI run beside every other test. 85%, the profile's own min_rate_ratio, and every one echoed.
+    static func heldTheRate(_ sent: Int?) -> Bool { (128...150).contains(sent ?? 0) }
 
     /// What the tester must count for each way the echo misbehaves, and the criterion it fails.
     static let faults: [(fault: String, expect: [String: Int], failed: String)] = [
