@@ -81,7 +81,7 @@ struct EchoFirmwareTests {
         #expect(outcome.end.totals.lost == 0)
         // A pty keeps no write boundaries: two quick writes may reach the model as one rpmsg message.
         #expect(board.messagesProcessed >= 30 && board.messagesProcessed <= 60)
-        #expect(runner.totalLatency.valueAtPercentile(50) > 5_000, "about 8.7 ms of UART print per 64-byte message")
+        #expect(runner.totalLatency.value(atPercentile: 50) > 5_000, "about 8.7 ms of UART print per 64-byte message")
     }
 
     @Test func aHaltedM7IsAHang() async throws {

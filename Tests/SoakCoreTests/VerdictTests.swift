@@ -11,10 +11,11 @@ struct VerdictTests {
         return c
     }
 
-    func latency(_ values: [(UInt64, UInt64)]) -> LatencyHistogram {
+    /// Round trips as a run's snapshots carry them: recorded by the verifier's histogram.
+    func latency(_ values: [(UInt64, UInt64)]) -> LatencyCounts {
         var h = EchoVerifier.makeHistogram()
         for (v, n) in values { _ = h.record(v, count: n) }
-        return h
+        return LatencyCounts(sparse: h.sparseBuckets)
     }
 
     @Test("one lost message fails the lost criterion, and the message says so")

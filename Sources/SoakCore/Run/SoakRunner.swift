@@ -62,7 +62,7 @@ public final class SoakRunner {
     var health: LinkHealth
     var traffic: TrafficLoop
     /// Every round trip of the run so far (the verifier holds only the current interval).
-    public var totalLatency: LatencyHistogram { traffic.totalLatency }
+    public var totalLatency: LatencyCounts { traffic.totalLatency }
     /// When the current cycle began (run start, or the last successful recovery): evidence and
     /// diagnosis look no further back.
     private var cycleStartAt: UInt64 = 0

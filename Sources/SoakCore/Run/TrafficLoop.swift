@@ -19,7 +19,7 @@ struct TrafficLoop {
     let profile: Profile
     var schedule: TrafficSchedule
     /// Every round trip of the run so far (the verifier holds only the current interval).
-    private(set) var totalLatency: LatencyHistogram = EchoVerifier.makeHistogram()
+    private(set) var totalLatency = LatencyCounts()
     private var sendBuffer = [UInt8](repeating: 0, count: FrameCodec.maxFrameSize)
     private var pendingLength = 0
     private var pendingOffset = 0
@@ -233,7 +233,7 @@ struct TrafficLoop {
         anomalyEvents = 0
         snap.latencyMicros = verifier.latency.sparseBuckets
         snap.networkRoundTripMicros = network?.takeRoundTrips()
-        totalLatency.add(verifier.latency)
+        totalLatency.add(sparse: snap.latencyMicros)
         verifier.resetIntervalLatency()
         scheduleLag.reset()
         lastIntervalAt = at

@@ -38,7 +38,7 @@ public enum Verdict: String, Codable, Sendable {
 
 public enum CriteriaCheck {
     public static func evaluate(_ c: PassCriteria, totals: Counters, hangs: UInt64, linkLosses: UInt64,
-                                latency: LatencyHistogram) -> [CriterionResult] {
+                                latency: LatencyCounts) -> [CriterionResult] {
         var out: [CriterionResult] = []
         func count(_ name: String, _ limit: UInt64?, _ observed: UInt64, _ what: String) {
             guard let limit else { return }
@@ -63,13 +63,13 @@ public enum CriteriaCheck {
         func latencyLimit(_ name: String, _ limit: SoakDuration?, _ micros: UInt64, _ what: String) {
             guard let limit else { return }
             let limitMicros = limit.nanoseconds / 1000
-            let ok = latency.totalCount == 0 || micros <= limitMicros
-            let obs = latency.totalCount == 0 ? "no echoes" : formatMicros(micros)
+            let ok = latency.isEmpty || micros <= limitMicros
+            let obs = latency.isEmpty ? "no echoes" : formatMicros(micros)
             out.append(CriterionResult(name: name, limit: "<= \(limit)", observed: obs, passed: ok,
                                        message: ok ? "\(what) \(obs)" : "\(what) \(obs), above the limit of \(limit)"))
         }
-        latencyLimit("latency_p99", c.maxLatencyP99, latency.totalCount > 0 ? latency.valueAtPercentile(99) : 0, "round-trip p99")
-        latencyLimit("latency_max", c.maxLatency, latency.totalCount > 0 ? latency.max : 0, "round-trip max")
+        latencyLimit("latency_p99", c.maxLatencyP99, latency.isEmpty ? 0 : latency.value(atPercentile: 99), "round-trip p99")
+        latencyLimit("latency_max", c.maxLatency, latency.isEmpty ? 0 : latency.max, "round-trip max")
         if let minEchoed = c.minEchoed {
             let ok = totals.echoed >= minEchoed
             out.append(CriterionResult(name: "min_echoed", limit: ">= \(minEchoed)", observed: "\(totals.echoed)", passed: ok,

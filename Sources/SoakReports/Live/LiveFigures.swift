@@ -75,12 +75,25 @@ public struct LiveFigures {
     private var lastIntervalT: Double = 0
     private var lastFull: Double?
     private var lastEchoed: UInt64 = 0
-    private var histogram = EchoVerifier.makeHistogram()
+    /// Every round trip so far, as the snapshots' buckets (not a histogram: see `LatencyCounts`).
+    private var runLatency = LatencyCounts()
 
     public struct Latency: Equatable, Sendable {
         public var p50: UInt64
         public var p99: UInt64
         public var max: UInt64
+
+        /// nil when nothing was counted.
+        init?(_ counts: LatencyCounts) {
+            guard !counts.isEmpty else { return nil }
+            self.init(p50: counts.value(atPercentile: 50), p99: counts.value(atPercentile: 99), max: counts.max)
+        }
+
+        public init(p50: UInt64, p99: UInt64, max: UInt64) {
+            self.p50 = p50
+            self.p99 = p99
+            self.max = max
+        }
     }
 
     public init() {}
@@ -129,26 +142,17 @@ public struct LiveFigures {
             outstanding = s.outstanding
             // The runner names the interval's phase; at a boundary it is the phase just ended.
             if phase == nil { phase = s.phase }
-            var h = EchoVerifier.makeHistogram()
-            h.add(sparse: s.latencyMicros)
-            snapshotLatency = h.totalCount > 0 ? Latency(p50: h.valueAtPercentile(50), p99: h.valueAtPercentile(99), max: h.max) : nil
+            let latency = LatencyCounts(sparse: s.latencyMicros)
+            snapshotLatency = Latency(latency)
             // A quarter of the report interval at least; the first snapshot always counts.
             if dt * 4 >= reportInterval || lastFull == nil {
                 rate = snapshotRate
                 interval = snapshotLatency
                 lastFull = event.t
             }
-            histogram.add(sparse: s.latencyMicros)
-            if histogram.totalCount > 0 {
-                run = Latency(p50: histogram.valueAtPercentile(50), p99: histogram.valueAtPercentile(99), max: histogram.max)
-            }
-            if let net = s.networkRoundTripMicros {
-                var n = EchoVerifier.makeHistogram()
-                n.add(sparse: net)
-                networkMax = n.max
-            } else {
-                networkMax = nil
-            }
+            runLatency.add(latency)
+            if let l = Latency(runLatency) { run = l }
+            networkMax = s.networkRoundTripMicros.map { LatencyCounts(sparse: $0).max }
         case .hang, .linkLost:
             let kind = event.failure?.kind ?? (event.type == .hang ? .hang : .linkLost)
             failures[kind, default: 0] += 1

@@ -26,11 +26,12 @@ public struct SummaryBuilder {
     private var info: RunInfo?
     private var started = false
     private var startWall = ""
-    private var total = EchoVerifier.makeHistogram()
-    private var lag = EchoVerifier.makeHistogram()
-    private var network = EchoVerifier.makeHistogram()
+    // The snapshots' buckets merged, not histograms: a few kB each instead of 188 kB.
+    private var total = LatencyCounts()
+    private var lag = LatencyCounts()
+    private var network = LatencyCounts()
     private var phases: [PhaseSummary] = []
-    private var phaseHist = EchoVerifier.makeHistogram()
+    private var phaseLatency = LatencyCounts()
     private var phaseStartTotals = Counters()
     private var lastTotals = Counters()
     private var failures: [FailureRecord] = []
@@ -65,7 +66,7 @@ public struct SummaryBuilder {
     private mutating func closePhase() {
         guard !phases.isEmpty else { return }
         phases[phases.count - 1].totals = lastTotals.delta(since: phaseStartTotals)
-        phases[phases.count - 1].latencyMicros = Self.latencySummary(phaseHist)
+        phases[phases.count - 1].latencyMicros = Self.latencySummary(phaseLatency)
     }
 
     /// Folds the next event of the timeline in.
@@ -84,16 +85,17 @@ public struct SummaryBuilder {
             if cycleStart == nil { cycleStart = e.t }
             closePhase()
             phaseStartTotals = lastTotals
-            phaseHist.reset()
+            phaseLatency = LatencyCounts()
             phases.append(PhaseSummary(name: e.phase?.name ?? "?", startSeconds: e.t, totals: Counters(), latencyMicros: nil))
             phaseIndexes.append(e.phase?.index ?? phases.count - 1)
         case .interval:
             if let s = e.interval {
                 lastTotals = s.totals
-                total.add(sparse: s.latencyMicros)
-                lag.add(sparse: s.scheduleLagMicros ?? [])
-                network.add(sparse: s.networkRoundTripMicros ?? [])
-                phaseHist.add(sparse: s.latencyMicros)
+                let latency = LatencyCounts(sparse: s.latencyMicros)
+                total.add(latency)
+                phaseLatency.add(latency)
+                if let l = s.scheduleLagMicros { lag.add(sparse: l) }
+                if let n = s.networkRoundTripMicros { network.add(sparse: n) }
             }
         case .anomaly:
             if let a = e.anomaly { anomalies[a.kind.rawValue, default: 0] += 1 }
@@ -284,9 +286,9 @@ public struct SummaryBuilder {
         return summary
     }
 
-    static func latencySummary(_ h: LatencyHistogram) -> LatencySummary? {
-        guard h.totalCount > 0 else { return nil }
-        return LatencySummary(count: h.totalCount, min: h.min, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
-                              p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max, mean: h.mean)
+    static func latencySummary(_ l: LatencyCounts) -> LatencySummary? {
+        guard !l.isEmpty else { return nil }
+        return LatencySummary(count: l.total, min: l.min, p50: l.value(atPercentile: 50), p90: l.value(atPercentile: 90),
+                              p99: l.value(atPercentile: 99), p999: l.value(atPercentile: 99.9), max: l.max, mean: l.mean)
     }
 }

@@ -1,55 +1,6 @@
 import Foundation
 import SoakCore
 
-/// The latencies of one span as (value, count) pairs in ascending order, from the timeline's
-/// sparse HdrHistogram buckets. Percentiles follow HdrHistogram's `valueAtPercentile`, so the
-/// charts agree with summary.json without building a full histogram per interval.
-struct LatencyCounts {
-    private(set) var pairs: [(value: UInt64, count: UInt64)] = []
-    private(set) var total: UInt64 = 0
-
-    init(sparse: SparseBuckets) {
-        for b in sparse where b.count > 0 {
-            pairs.append((min(b.value, EchoVerifier.highestLatencyMicros), b.count))
-            total += b.count
-        }
-        pairs.sort { $0.value < $1.value }
-    }
-
-    init(merging parts: [LatencyCounts]) {
-        if parts.count == 1, let only = parts.first {
-            self = only
-            return
-        }
-        var byValue: [UInt64: UInt64] = [:]
-        for part in parts {
-            for p in part.pairs { byValue[p.value, default: 0] += p.count }
-            total += part.total
-        }
-        pairs = byValue.map { ($0.key, $0.value) }.sorted { $0.value < $1.value }
-    }
-
-    /// Counts already merged by value.
-    init(merging byValue: [UInt64: UInt64]) {
-        pairs = byValue.map { ($0.key, $0.value) }.sorted { $0.value < $1.value }
-        total = byValue.values.reduce(0, +)
-    }
-
-    var isEmpty: Bool { total == 0 }
-    var max: UInt64 { pairs.last?.value ?? 0 }
-
-    func value(atPercentile p: Double) -> UInt64 {
-        guard p < 100 else { return max }
-        let wanted = Swift.max(1, UInt64((Swift.max(p.nextDown, 0) * Double(total) / 100).rounded(.up)))
-        var running: UInt64 = 0
-        for pair in pairs {
-            running += pair.count
-            if running >= wanted { return pair.value }
-        }
-        return max
-    }
-}
-
 /// One chart point: a report interval, or several consecutive ones when the run has more
 /// intervals than a chart has points.
 struct SeriesPoint {
@@ -86,13 +37,13 @@ struct TimeSeries {
 
         func joined(_ next: Span) -> Span {
             Span(start: start, end: next.end, echoed: echoed + next.echoed,
-                 latency: LatencyCounts(merging: [latency, next.latency].filter { !$0.isEmpty }))
+                 latency: latency.adding(next.latency))
         }
     }
 
     var points: [SeriesPoint] = []
     /// Every echo of the run, for the distribution chart.
-    var whole: [UInt64: UInt64] = [:]
+    var whole = LatencyCounts()
     var intervals = 0
     var bucketSize = 1
 
@@ -144,7 +95,7 @@ struct TimeSeries {
             let echoed = snap.totals.echoed >= lastEchoed ? snap.totals.echoed - lastEchoed : snap.totals.echoed
             lastEchoed = snap.totals.echoed
             let counts = LatencyCounts(sparse: snap.latencyMicros)
-            for p in counts.pairs { drawn.whole[p.value, default: 0] += p.count }
+            drawn.whole.add(counts)
             if let span = spans.add(Span(start: max(0, e.t - snap.seconds), end: e.t, echoed: echoed, latency: counts)) {
                 draw(span)
             }
@@ -212,7 +163,7 @@ struct TimeSeries {
         private var rateMin: Double?
         private var rateMax: Double?
         /// The latencies of the point's spans, merged: at most one entry per histogram bucket.
-        private var latency: [UInt64: UInt64] = [:]
+        private var latency = LatencyCounts()
         private var count: UInt64 = 0
         private var p99: UInt64?
         private var max: UInt64?
@@ -230,17 +181,16 @@ struct TimeSeries {
             }
             // p50 of all the point's echoes; p99 and max of its worst span (a spike stays visible).
             guard !span.latency.isEmpty else { return }
-            for p in span.latency.pairs { latency[p.value, default: 0] += p.count }
+            latency.add(span.latency)
             count += span.latency.total
             p99 = Swift.max(p99 ?? 0, span.latency.value(atPercentile: 99))
             max = Swift.max(max ?? 0, span.latency.max)
         }
 
         var point: SeriesPoint {
-            let merged = LatencyCounts(merging: latency)
             return SeriesPoint(
                 start: start, end: end, echoed: echoed, rate: seconds > 0 ? Double(echoed) / seconds : nil,
-                rateMin: rateMin, rateMax: rateMax, p50: merged.isEmpty ? nil : merged.value(atPercentile: 50),
+                rateMin: rateMin, rateMax: rateMax, p50: latency.isEmpty ? nil : latency.value(atPercentile: 50),
                 p99: p99, max: max, count: count)
         }
     }

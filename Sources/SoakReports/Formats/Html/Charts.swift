@@ -143,10 +143,10 @@ enum Charts {
     /// Buckets per decade of the latency distribution.
     static let binsPerDecade = 10.0
 
-    static func distribution(_ whole: [UInt64: UInt64], summary: LatencySummary?) -> String {
+    static func distribution(_ whole: LatencyCounts, summary: LatencySummary?) -> String {
         var bins: [Int: UInt64] = [:]
         var total: UInt64 = 0
-        for (v, c) in whole {
+        for (v, c) in zip(whole.values, whole.counts) {
             bins[Int(floor(log10(Double(Swift.max(v, 1))) * binsPerDecade)), default: 0] += c
             total += c
         }

@@ -1,0 +1,100 @@
+import Histogram
+@testable import SoakCore
+import Testing
+
+/// `LatencyCounts` stands in for a `LatencyHistogram` wherever a run's figures are folded from
+/// its snapshots' buckets; every figure must be the histogram's own, to the last bit (the
+/// reports built from it are compared byte for byte).
+@Suite struct LatencyCountsTests {
+    /// A deterministic generator, so a failure names a case that can be run again.
+    struct Lcg {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 11
+        }
+        mutating func below(_ n: UInt64) -> UInt64 { next() % n }
+    }
+
+    /// Round trips as a verifier records them: mostly near a typical value, some far out, a few
+    /// 0 and past the 1 h ceiling.
+    static func interval(_ rng: inout Lcg, size: Int) -> LatencyHistogram {
+        var h = EchoVerifier.makeHistogram()
+        for _ in 0..<size {
+            let v: UInt64
+            switch rng.below(20) {
+            case 0: v = 0
+            case 1: v = rng.below(2048)
+            case 2: v = rng.below(EchoVerifier.highestLatencyMicros)
+            case 3: v = EchoVerifier.highestLatencyMicros - rng.below(1_000_000)
+            default: v = 40 + rng.below(200_000)
+            }
+            h.record(v, count: 1 + rng.below(5))
+        }
+        return h
+    }
+
+    static func expectSame(_ c: LatencyCounts, _ h: LatencyHistogram, _ what: String) {
+        #expect(c.total == h.totalCount, "\(what): count")
+        #expect(c.min == h.min, "\(what): min")
+        #expect(c.max == h.max, "\(what): max")
+        for p in [0, 0.1, 1, 25, 50, 90, 99, 99.9, 99.99, 100] {
+            #expect(c.value(atPercentile: p) == h.valueAtPercentile(p), "\(what): p\(p)")
+        }
+        #expect(c.mean == h.mean, "\(what): mean")
+        #expect(c.sparse == h.sparseBuckets, "\(what): buckets")
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func mergedSnapshotsGiveTheHistogramsFigures(seed: UInt64) {
+        var rng = Lcg(state: seed)
+        var counts = LatencyCounts()
+        var histogram = EchoVerifier.makeHistogram()
+        for round in 0..<12 {
+            let snapshot = Self.interval(&rng, size: Int(1 + rng.below(400))).sparseBuckets
+            counts.add(sparse: snapshot)
+            histogram.add(sparse: snapshot)
+            Self.expectSame(counts, histogram, "seed \(seed), after snapshot \(round)")
+        }
+    }
+
+    @Test func mergingTwoFoldsIsFoldingBoth() {
+        var rng = Lcg(state: 99)
+        var a = LatencyCounts(), b = LatencyCounts()
+        var h = EchoVerifier.makeHistogram()
+        for i in 0..<10 {
+            let s = Self.interval(&rng, size: 200).sparseBuckets
+            if i.isMultiple(of: 2) { a.add(sparse: s) } else { b.add(sparse: s) }
+            h.add(sparse: s)
+        }
+        Self.expectSame(a.adding(b), h, "a + b")
+        Self.expectSame(b.adding(a), h, "b + a")
+        Self.expectSame(LatencyCounts().adding(a).adding(LatencyCounts()).adding(b), h, "empty + a + empty + b")
+    }
+
+    @Test func bucketsInAnyOrderAndPastTheCeilingCountAsTheHistogramCountsThem() {
+        // A hand-written timeline: out of order, a value twice, a count of 0, a value past 1 h.
+        let sparse: SparseBuckets = [[5000, 2], [17, 1], [5000, 3], [900, 0], [EchoVerifier.highestLatencyMicros * 2, 1], [0, 4]]
+        var h = EchoVerifier.makeHistogram()
+        h.add(sparse: sparse)
+        Self.expectSame(LatencyCounts(sparse: sparse), h, "hand-written")
+    }
+
+    @Test func anEmptyFoldHasTheEmptyHistogramsFigures() {
+        let c = LatencyCounts(sparse: [[12, 0]])
+        let h = EchoVerifier.makeHistogram()
+        #expect(c.isEmpty)
+        Self.expectSame(c, h, "empty")
+    }
+
+    @Test func bucketEdgesAreTheHistograms() {
+        let h = EchoVerifier.makeHistogram()
+        var rng = Lcg(state: 7)
+        var probes: [UInt64] = [0, 1, 2047, 2048, 2049, 4095, 4096, 1 << 20, (1 << 20) - 1, EchoVerifier.highestLatencyMicros]
+        for _ in 0..<2000 { probes.append(rng.below(EchoVerifier.highestLatencyMicros)) }
+        for v in probes {
+            #expect(LatencyCounts.highestEquivalent(v) == h.highestEquivalentForValue(v), "value \(v)")
+            #expect(LatencyCounts.medianEquivalent(v) == h.medianEquivalentForValue(v), "value \(v)")
+        }
+    }
+}
