@@ -98,3 +98,54 @@ import Testing
         }
     }
 }
+
+/// The hot path's histogram: the buckets of every value, and of a reset, must be the ones
+/// `LatencyHistogram` gives (the snapshots on the timeline are its sparse buckets).
+@Suite struct IntervalHistogramTests {
+    @Test(arguments: [11, 12, 13])
+    func itsBucketsAreTheHistograms(seed: UInt64) {
+        var rng = LatencyCountsTests.Lcg(state: seed)
+        var ours = IntervalHistogram()
+        for round in 0..<6 {
+            var reference = EchoVerifier.makeHistogram()
+            for _ in 0..<Int(rng.below(3000)) {
+                let v: UInt64 = switch rng.below(10) {
+                case 0: rng.below(2048)
+                case 1: rng.below(EchoVerifier.highestLatencyMicros * 2)
+                default: 30 + rng.below(50_000)
+                }
+                ours.record(v)
+                reference.record(Swift.min(v, EchoVerifier.highestLatencyMicros))
+            }
+            #expect(ours.totalCount == reference.totalCount, "seed \(seed), interval \(round)")
+            #expect(ours.sparseBuckets == reference.sparseBuckets, "seed \(seed), interval \(round)")
+            ours.reset()
+            #expect(ours.totalCount == 0 && ours.sparseBuckets.isEmpty)
+        }
+    }
+
+    @Test func everyIndexIsTheHistogramsAndMapsBack() {
+        let h = EchoVerifier.makeHistogram()
+        var rng = LatencyCountsTests.Lcg(state: 5)
+        var probes: [UInt64] = [0, 1, 1023, 1024, 2047, 2048, 2049, 4095, 4096, EchoVerifier.highestLatencyMicros]
+        for _ in 0..<5000 { probes.append(rng.below(EchoVerifier.highestLatencyMicros)) }
+        for v in probes {
+            let i = IntervalHistogram.index(v)
+            #expect(i >= 0 && i < IntervalHistogram.length, "value \(v)")
+            #expect(IntervalHistogram.value(atIndex: i) == h.lowestEquivalentForValue(v), "value \(v)")
+        }
+    }
+
+    @Test func aCopyIsItsOwn() {
+        var a = IntervalHistogram()
+        a.record(100)
+        var b = a
+        b.record(5000)
+        a.record(7)
+        #expect(a.sparseBuckets == [[7, 1], [100, 1]])
+        #expect(b.sparseBuckets == [[100, 1], [LatencyCounts.highestEquivalent(5000), 1]])
+        var c = b
+        c.reset()
+        #expect(c.totalCount == 0 && b.totalCount == 2)
+    }
+}

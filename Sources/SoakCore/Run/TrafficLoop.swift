@@ -26,7 +26,7 @@ struct TrafficLoop {
     /// When the message being written was due, if it had a due time (a fixed rate or a burst).
     private var pendingDue: UInt64?
     /// How late each scheduled send left, this interval, in microseconds.
-    private var scheduleLag: LatencyHistogram = EchoVerifier.makeHistogram()
+    private var scheduleLag = IntervalHistogram()
     private var nextInterval: UInt64 = 0
     private var lastIntervalAt: UInt64 = 0
     private var anomalyEvents = 0
@@ -143,7 +143,7 @@ struct TrafficLoop {
                     health.sent(at: at)
                     schedule.didSend(now: at)
                     if let due = pendingDue {
-                        _ = scheduleLag.record(Swift.max(1, Swift.min((at &- Swift.min(due, at)) / 1000, EchoVerifier.highestLatencyMicros)))
+                        scheduleLag.record(Swift.max(1, Swift.min((at &- Swift.min(due, at)) / 1000, EchoVerifier.highestLatencyMicros)))
                     }
                     pendingLength = 0
                 }

@@ -224,7 +224,7 @@ extension EchoVerifier {
     private mutating func recordLatency(slot: Int, at: UInt64) -> UInt64 {
         let sentAt = ringSentAt[slot]
         let micros = Swift.max(1, Swift.min((at &- sentAt) / 1000, Self.highestLatencyMicros))
-        _ = latency.record(micros)
+        latency.record(micros)
         return micros
     }
 

@@ -68,7 +68,8 @@ public struct EchoVerifier {
 
     public let lossTimeout: UInt64
     public internal(set) var counters = Counters()
-    public internal(set) var latency: Histogram<UInt64>
+    /// The current interval's round trips (`TrafficLoop` takes them at each snapshot).
+    public internal(set) var latency: IntervalHistogram
     private var anomalies: [Anomaly]
     public private(set) var anomaliesDropped: UInt64 = 0
 
@@ -82,7 +83,7 @@ public struct EchoVerifier {
         ringState = [State](repeating: .empty, count: Self.ringSize)
         buffer = [UInt8](repeating: 0, count: Self.bufferSize)
         scratch = [UInt8](repeating: 0, count: FrameCodec.maxFrameSize)
-        latency = Self.makeHistogram()
+        latency = IntervalHistogram()
         anomalies = []
         anomalies.reserveCapacity(Self.anomalyCapacity)
     }

@@ -151,11 +151,11 @@ public struct LatencyCounts: Sendable, Equatable {
     // (unit magnitude 0), 3 significant digits (2048 sub-buckets, half 1024).
 
     /// `leadingZeroCountBase`: 64 - unit magnitude - sub-bucket count magnitude.
-    private static let leadingZeroCountBase = 64 - 11
-    private static let subBucketMask: UInt64 = 2047
-
-    private static func bucketIndex(_ v: UInt64) -> Int {
-        leadingZeroCountBase - (v | subBucketMask).leadingZeroBitCount
+    /// `bucketIndexForValue`: `leadingZeroCountBase` (64 - unit magnitude 0 - sub-bucket count
+    /// magnitude 11) less the leading zeros of the value with the sub-bucket mask (2047) set.
+    @inline(__always)
+    static func bucketIndex(_ v: UInt64) -> Int {
+        53 - (v | 2047).leadingZeroBitCount
     }
 
     static func lowestEquivalent(_ v: UInt64) -> UInt64 {
