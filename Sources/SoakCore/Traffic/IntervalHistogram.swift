@@ -10,13 +10,10 @@ import Glibc
 /// interval's round trips fall in a few pages, and only those are resident (issue 14). A record
 /// is an index computation, an increment and two compares, as in HdrHistogram.
 public struct IntervalHistogram {
-    /// Value semantics over the mapping: a copy that is written copies it first.
-    final class Storage {
-        let counts: UnsafeMutablePointer<UInt64>
-        /// The buckets reached since the last reset: counts outside are 0.
-        var lowest = Int.max
-        var highest = -1
-        var total: UInt64 = 0
+    /// The counts, zero-filled by the kernel. Value semantics: a copy that is written copies
+    /// the buckets reached first.
+    @usableFromInline final class Mapping {
+        @usableFromInline let counts: UnsafeMutablePointer<UInt64>
 
         init() {
             let bytes = IntervalHistogram.length * MemoryLayout<UInt64>.stride
@@ -26,74 +23,72 @@ public struct IntervalHistogram {
             counts = p.bindMemory(to: UInt64.self, capacity: IntervalHistogram.length)
         }
 
-        convenience init(copying other: Storage) {
-            self.init()
-            if other.highest >= other.lowest {
-                (counts + other.lowest).update(from: other.counts + other.lowest, count: other.highest - other.lowest + 1)
-            }
-            lowest = other.lowest
-            highest = other.highest
-            total = other.total
-        }
-
         deinit {
             munmap(counts, IntervalHistogram.length * MemoryLayout<UInt64>.stride)
         }
     }
 
-    private var storage = Storage()
+    @usableFromInline var mapping = Mapping()
+    /// The buckets reached since the last reset: counts outside are 0.
+    @usableFromInline var lowest = Int.max
+    @usableFromInline var highest = -1
+    @usableFromInline var count: UInt64 = 0
+    /// How many values since the last reset.
+    public var totalCount: UInt64 { count }
 
     public init() {}
 
     /// Counts of every bucket up to the one of `EchoVerifier.highestLatencyMicros`.
     static let length = index(EchoVerifier.highestLatencyMicros) + 1
 
-    /// Records one value; past the 1 h ceiling it counts at the ceiling.
-    @inline(__always)
+    /// Records one value; past the 1 h ceiling it counts at the ceiling. Inlinable: the
+    /// benchmarks call it from their own module, as the verifier does from its.
+    @inlinable @inline(__always)
     public mutating func record(_ micros: UInt64) {
-        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+        if !isKnownUniquelyReferenced(&mapping) { mapping = copyOfReached() }
         let i = Self.index(Swift.min(micros, EchoVerifier.highestLatencyMicros))
-        let s = storage
-        s.counts[i] &+= 1
-        s.total &+= 1
-        if i < s.lowest { s.lowest = i }
-        if i > s.highest { s.highest = i }
+        mapping.counts[i] &+= 1
+        count &+= 1
+        if i < lowest { lowest = i }
+        if i > highest { highest = i }
     }
 
-    /// How many values since the last reset.
-    public var totalCount: UInt64 { storage.total }
+    @usableFromInline func copyOfReached() -> Mapping {
+        let copy = Mapping()
+        if highest >= lowest {
+            (copy.counts + lowest).update(from: mapping.counts + lowest, count: highest - lowest + 1)
+        }
+        return copy
+    }
 
     /// The non-empty buckets in ascending order, each named by its highest value, as
     /// `LatencyHistogram.sparseBuckets` names them.
     public var sparseBuckets: SparseBuckets {
         var out = SparseBuckets()
-        let s = storage
-        guard s.highest >= s.lowest else { return out }
-        for i in s.lowest...s.highest where s.counts[i] > 0 {
-            out.append(value: LatencyCounts.highestEquivalent(Self.value(atIndex: i)), count: s.counts[i])
+        guard highest >= lowest else { return out }
+        let counts = mapping.counts
+        for i in lowest...highest where counts[i] > 0 {
+            out.append(value: LatencyCounts.highestEquivalent(Self.value(atIndex: i)), count: counts[i])
         }
         return out
     }
 
     /// Empty again, for the next interval.
     public mutating func reset() {
-        if !isKnownUniquelyReferenced(&storage) {
-            storage = Storage()
-            return
+        if !isKnownUniquelyReferenced(&mapping) {
+            mapping = Mapping()
+        } else if highest >= lowest {
+            (mapping.counts + lowest).update(repeating: 0, count: highest - lowest + 1)
         }
-        let s = storage
-        if s.highest >= s.lowest {
-            (s.counts + s.lowest).update(repeating: 0, count: s.highest - s.lowest + 1)
-        }
-        s.lowest = .max
-        s.highest = -1
-        s.total = 0
+        lowest = .max
+        highest = -1
+        count = 0
     }
 
     // MARK: HdrHistogram's counts index for lowest discernible value 1 and 3 significant digits
     // (2048 sub-buckets, half 1024): `countsIndexForValue` and `valueFromIndex`.
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func index(_ v: UInt64) -> Int {
         let bucket = LatencyCounts.bucketIndex(v)
         let subBucket = Int(truncatingIfNeeded: v >> UInt64(bucket))

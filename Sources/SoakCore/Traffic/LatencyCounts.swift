@@ -153,7 +153,7 @@ public struct LatencyCounts: Sendable, Equatable {
     /// `leadingZeroCountBase`: 64 - unit magnitude - sub-bucket count magnitude.
     /// `bucketIndexForValue`: `leadingZeroCountBase` (64 - unit magnitude 0 - sub-bucket count
     /// magnitude 11) less the leading zeros of the value with the sub-bucket mask (2047) set.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func bucketIndex(_ v: UInt64) -> Int {
         53 - (v | 2047).leadingZeroBitCount
     }
