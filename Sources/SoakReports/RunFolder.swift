@@ -109,12 +109,10 @@ public enum RunFolder {
     /// Writes the timeline whole to a temporary file and renames it over `path`; false if the
     /// disk does not take it (nothing is changed then).
     static func rewrite(path: String, events: [Event]) -> Bool {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = EventLine.makeEncoder()
         var data = Data()
         for e in events {
-            guard let line = try? encoder.encode(e) else { return false }
+            guard let line = try? EventLine.encode(e, with: encoder) else { return false }
             data.append(line)
             data.append(0x0A)
         }

@@ -49,9 +49,7 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
         var st = stat()
         size = fstat(fd, &st) == 0 ? st.st_size : 0
         shared = SyncState(fd: fd, path: path, warn: warn)
-        encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder = EventLine.makeEncoder()
         if let every = syncInterval, every.nanoseconds > 0 { startSyncing(every: every) }
     }
 
@@ -62,7 +60,7 @@ public final class TimelineWriter: EventSink, @unchecked Sendable {
     }
 
     public func emit(_ event: Event) {
-        guard var data = try? encoder.encode(event) else { return }
+        guard var data = try? EventLine.encode(event, with: encoder) else { return }
         data.append(0x0A)
         lock.lock()
         defer { lock.unlock() }
