@@ -58,6 +58,28 @@ import Testing
         }
     }
 
+    /// Snapshots whose buckets are all held already add in place (no new array); one with a
+    /// new bucket merges: both give the histogram's figures.
+    @Test func snapshotsOfBucketsAlreadyHeldAddInPlace() {
+        var rng = Lcg(state: 21)
+        let first = Self.interval(&rng, size: 500).sparseBuckets
+        var counts = LatencyCounts(sparse: first)
+        var histogram = EchoVerifier.makeHistogram()
+        histogram.add(sparse: first)
+        var whole = LatencyCounts(sparse: first)
+        for round in 0..<8 {
+            // Every other bucket of the first snapshot, counts changed; now and then one new.
+            var subset = SparseBuckets()
+            for (i, b) in first.enumerated() where i % 2 == round % 2 { subset.append(value: b.value, count: 1 + rng.below(9)) }
+            if round == 5 { subset.append(value: EchoVerifier.highestLatencyMicros - 7, count: 2) }
+            counts.add(sparse: subset)
+            histogram.add(sparse: subset)
+            whole.add(LatencyCounts(sparse: subset))
+            Self.expectSame(counts, histogram, "round \(round), from buckets")
+            Self.expectSame(whole, histogram, "round \(round), from another fold")
+        }
+    }
+
     @Test func mergingTwoFoldsIsFoldingBoth() {
         var rng = Lcg(state: 99)
         var a = LatencyCounts(), b = LatencyCounts()

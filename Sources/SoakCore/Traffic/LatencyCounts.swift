@@ -44,7 +44,26 @@ public struct LatencyCounts: Sendable, Equatable {
         // A timeline written by rpmsg-soak lists its buckets in ascending order; one written by
         // hand need not.
         if !sorted { incoming.sort { $0.value < $1.value } }
-        merge(incoming)
+        if !addInPlace(incoming) { merge(incoming) }
+    }
+
+    /// Adds counts to buckets already held, without a new array: a run's buckets are soon all
+    /// there, and most snapshots bring no new one. False (and nothing changed) when one is new.
+    /// `incoming` in ascending order of value, and read twice (an array or a zip of arrays).
+    private mutating func addInPlace<S: Sequence>(_ incoming: S) -> Bool where S.Element == (value: UInt64, count: UInt64) {
+        guard incoming.underestimatedCount <= values.count else { return false }
+        var i = 0
+        for b in incoming {
+            while i < values.count && values[i] < b.value { i += 1 }
+            if i == values.count || values[i] != b.value { return false }
+        }
+        i = 0
+        for b in incoming {
+            while values[i] < b.value { i += 1 }
+            counts[i] += b.count
+            total += b.count
+        }
+        return true
     }
 
     /// Adds another's counts, as `LatencyHistogram.add(_:)` would.
@@ -56,7 +75,8 @@ public struct LatencyCounts: Sendable, Equatable {
         }
         maxRecorded = Swift.max(maxRecorded, other.maxRecorded)
         minNonZeroRecorded = Swift.min(minNonZeroRecorded, other.minNonZeroRecorded)
-        merge(zip(other.values, other.counts).lazy.map { (value: $0.0, count: $0.1) })
+        let incoming = zip(other.values, other.counts).lazy.map { (value: $0.0, count: $0.1) }
+        if !addInPlace(incoming) { merge(incoming) }
     }
 
     public func adding(_ other: LatencyCounts) -> LatencyCounts {
