@@ -30,40 +30,28 @@ public struct LatencyCounts: Sendable, Equatable {
     /// Adds buckets as `LatencyHistogram.add(sparse:)` would: a value past the histogram's
     /// ceiling counts at the ceiling, a bucket of count 0 is left out.
     public mutating func add(sparse: SparseBuckets) {
-        var incoming: [(value: UInt64, count: UInt64)] = []
-        incoming.reserveCapacity(sparse.count)
+        var inValues: [UInt64] = []
+        var inCounts: [UInt64] = []
+        inValues.reserveCapacity(sparse.count)
+        inCounts.reserveCapacity(sparse.count)
         var sorted = true
         for b in sparse where b.count > 0 {
             let v = Swift.min(b.value, EchoVerifier.highestLatencyMicros)
             noteRecorded(v)
             let bucket = Self.highestEquivalent(v)
-            if let last = incoming.last, last.value >= bucket { sorted = false }
-            incoming.append((bucket, b.count))
+            if let last = inValues.last, last >= bucket { sorted = false }
+            inValues.append(bucket)
+            inCounts.append(b.count)
         }
-        guard !incoming.isEmpty else { return }
+        guard !inValues.isEmpty else { return }
         // A timeline written by rpmsg-soak lists its buckets in ascending order; one written by
         // hand need not.
-        if !sorted { incoming.sort { $0.value < $1.value } }
-        if !addInPlace(incoming) { merge(incoming) }
-    }
-
-    /// Adds counts to buckets already held, without a new array: a run's buckets are soon all
-    /// there, and most snapshots bring no new one. False (and nothing changed) when one is new.
-    /// `incoming` in ascending order of value, and read twice (an array or a zip of arrays).
-    private mutating func addInPlace<S: Sequence>(_ incoming: S) -> Bool where S.Element == (value: UInt64, count: UInt64) {
-        guard incoming.underestimatedCount <= values.count else { return false }
-        var i = 0
-        for b in incoming {
-            while i < values.count && values[i] < b.value { i += 1 }
-            if i == values.count || values[i] != b.value { return false }
+        if !sorted {
+            let pairs = zip(inValues, inCounts).sorted { $0.0 < $1.0 }
+            inValues = pairs.map(\.0)
+            inCounts = pairs.map(\.1)
         }
-        i = 0
-        for b in incoming {
-            while values[i] < b.value { i += 1 }
-            counts[i] += b.count
-            total += b.count
-        }
-        return true
+        add(values: inValues, counts: inCounts)
     }
 
     /// Adds another's counts, as `LatencyHistogram.add(_:)` would.
@@ -75,8 +63,7 @@ public struct LatencyCounts: Sendable, Equatable {
         }
         maxRecorded = Swift.max(maxRecorded, other.maxRecorded)
         minNonZeroRecorded = Swift.min(minNonZeroRecorded, other.minNonZeroRecorded)
-        let incoming = zip(other.values, other.counts).lazy.map { (value: $0.0, count: $0.1) }
-        if !addInPlace(incoming) { merge(incoming) }
+        add(values: other.values, counts: other.counts)
     }
 
     public func adding(_ other: LatencyCounts) -> LatencyCounts {
@@ -85,35 +72,57 @@ public struct LatencyCounts: Sendable, Equatable {
         return out
     }
 
-    /// `incoming` in ascending order of value; equal values are summed.
-    private mutating func merge<S: Sequence>(_ incoming: S) where S.Element == (value: UInt64, count: UInt64) {
-        var mergedValues: [UInt64] = []
-        var mergedCounts: [UInt64] = []
-        mergedValues.reserveCapacity(values.count + 16)
-        mergedCounts.reserveCapacity(values.count + 16)
-        func append(_ v: UInt64, _ c: UInt64) {
-            if let last = mergedValues.last, last == v {
-                mergedCounts[mergedCounts.count - 1] += c
+    /// Buckets in ascending order (a value may repeat), added to those held: in place when every
+    /// one is held already (a run's buckets are soon all there, and most snapshots bring no new
+    /// one), else merged into new arrays.
+    private mutating func add(values inValues: [UInt64], counts inCounts: [UInt64]) {
+        let m = inValues.count
+        var held = m <= values.count
+        if held {
+            values.withUnsafeBufferPointer { have in
+                var i = 0
+                for v in inValues {
+                    while i < have.count && have[i] < v { i += 1 }
+                    if i == have.count || have[i] != v { held = false; return }
+                }
+            }
+        }
+        if held {
+            let have = values
+            counts.withUnsafeMutableBufferPointer { counts in
+                var i = 0
+                for j in 0..<m {
+                    while have[i] < inValues[j] { i += 1 }
+                    counts[i] += inCounts[j]
+                }
+            }
+            total += inCounts.reduce(0, +)
+            return
+        }
+        let n = values.count
+        var outValues: [UInt64] = []
+        var outCounts: [UInt64] = []
+        outValues.reserveCapacity(n + m)
+        outCounts.reserveCapacity(n + m)
+        var i = 0, j = 0
+        while i < n || j < m {
+            let v: UInt64
+            let c: UInt64
+            if j == m || (i < n && values[i] < inValues[j]) {
+                v = values[i]; c = counts[i]; i += 1
             } else {
-                mergedValues.append(v)
-                mergedCounts.append(c)
+                v = inValues[j]; c = inCounts[j]; j += 1
+                total += c
+            }
+            if let last = outValues.last, last == v {
+                outCounts[outCounts.count - 1] += c
+            } else {
+                outValues.append(v)
+                outCounts.append(c)
             }
         }
-        var i = 0
-        for (v, c) in incoming {
-            while i < values.count && values[i] < v {
-                append(values[i], counts[i])
-                i += 1
-            }
-            append(v, c)
-            total += c
-        }
-        while i < values.count {
-            append(values[i], counts[i])
-            i += 1
-        }
-        values = mergedValues
-        counts = mergedCounts
+        values = outValues
+        counts = outCounts
     }
 
     private mutating func noteRecorded(_ v: UInt64) {
