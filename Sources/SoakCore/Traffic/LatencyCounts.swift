@@ -5,7 +5,7 @@
 /// 1 us to 1 h takes 188 kB (issue 14: the figures of a run are folded from its timeline in the
 /// tester's own process, and a histogram per figure was most of the heap a snapshot added).
 ///
-/// The hot path does not use this: the verifier records each echo into a `LatencyHistogram` (an
+/// The hot path does not use this: the verifier records each echo into an `IntervalHistogram` (an
 /// array index), and its interval's buckets are merged in here once per snapshot.
 public struct LatencyCounts: Sendable, Equatable {
     /// Bucket values, ascending: each is the highest value of its HdrHistogram bucket
@@ -179,7 +179,6 @@ public struct LatencyCounts: Sendable, Equatable {
     // MARK: HdrHistogram's buckets for `EchoVerifier.makeHistogram()`: lowest discernible value 1
     // (unit magnitude 0), 3 significant digits (2048 sub-buckets, half 1024).
 
-    /// `leadingZeroCountBase`: 64 - unit magnitude - sub-bucket count magnitude.
     /// `bucketIndexForValue`: `leadingZeroCountBase` (64 - unit magnitude 0 - sub-bucket count
     /// magnitude 11) less the leading zeros of the value with the sub-bucket mask (2047) set.
     @inlinable @inline(__always)

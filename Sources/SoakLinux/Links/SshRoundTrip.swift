@@ -18,7 +18,7 @@ public final class SshRoundTripProbe: NetworkProbe, @unchecked Sendable {
     public let giveUpAfter: UInt64
 
     private let lock = NSLock()
-    private var histogram = EchoVerifier.makeHistogram()
+    private var histogram = IntervalHistogram()
     private let reader = ReaderSlot()
 
     public init(connection: SshConnection, period: UInt64 = 1_000_000_000, giveUpAfter: UInt64 = 10_000_000_000) {
@@ -92,7 +92,7 @@ public final class SshRoundTripProbe: NetworkProbe, @unchecked Sendable {
             }
             if s.warm {
                 let micros = max(1, min((echoedAt &- sentAt) / 1000, EchoVerifier.highestLatencyMicros))
-                lock.withLock { _ = histogram.record(micros) }
+                lock.withLock { histogram.record(micros) }
             }
             s.warm = true
             session = s

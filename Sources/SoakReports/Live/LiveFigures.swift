@@ -89,7 +89,7 @@ public struct LiveFigures {
             self.init(p50: counts.value(atPercentile: 50), p99: counts.value(atPercentile: 99), max: counts.max)
         }
 
-        public init(p50: UInt64, p99: UInt64, max: UInt64) {
+        init(p50: UInt64, p99: UInt64, max: UInt64) {
             self.p50 = p50
             self.p99 = p99
             self.max = max
